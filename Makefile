@@ -1,0 +1,44 @@
+# The registry's two everyday commands:
+#   make run   — set up everything, load the demo data, serve on http://127.0.0.1:8000
+#   make test  — set up everything, then lint, migration check and the whole test suite
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+STAMP := .venv/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help setup system-deps run test lint bench clean
+
+help:
+	@echo "make run    安装依赖、迁移数据库、载入演示数据并启动 http://$(HOST):$(PORT)"
+	@echo "make test   安装依赖后运行 ruff、迁移检查和全部测试"
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@rm -f .venv/.installed-*
+	@touch $@
+
+setup: system-deps $(STAMP)
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py flag_overdue
+	$(PY) manage.py send_reminders
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+clean:
+	rm -rf .venv db.sqlite3 private var staticfiles .pytest_cache .ruff_cache

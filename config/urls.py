@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+
+admin.site.site_header = "改革试点台账 · 管理后台"
+admin.site.site_title = "改革试点台账"
+admin.site.index_title = "数据管理"
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("rules/", account_views.rules_page, name="rules"),
+    path("accounts/", include("accounts.urls")),
+    path("pilots/", include("pilots.urls")),
+    path("ledger/", include("ledger.urls")),
+    path("admin/", admin.site.urls),
+]
