@@ -1,0 +1,114 @@
+"""Organisations taking part in the pilots' life, and the people who act for them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from accounts.constants import OrgKind, Role
+
+
+class Organisation(models.Model):
+    """A unit of government or a third-party body: the office, a provincial department or one
+    of its divisions, a prefecture bureau, a county bureau, an evaluation body."""
+
+    code = models.SlugField("代码", max_length=64, unique=True)
+    name = models.CharField("名称", max_length=100, unique=True)
+    short_name = models.CharField("简称", max_length=40)
+    kind = models.CharField("类型", max_length=20, choices=OrgKind.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上级单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    sort_order = models.PositiveIntegerField("排序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "单位"
+        verbose_name_plural = "单位"
+        ordering = ["kind", "sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_region(self) -> bool:
+        return self.kind in (OrgKind.PREFECTURE, OrgKind.COUNTY)
+
+    @property
+    def prefecture_id(self) -> int | None:
+        """The prefecture this unit belongs to (itself for a prefecture)."""
+        if self.kind == OrgKind.PREFECTURE:
+            return self.pk
+        if self.kind == OrgKind.COUNTY:
+            return self.parent_id
+        return None
+
+
+class User(AbstractUser):
+    """A person who signs in; acts for exactly one organisation in one role."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name="所属单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+    phone = models.CharField("联系电话", max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_office(self) -> bool:
+        return self.is_superuser or self.role in (Role.OFFICE, Role.ADMIN)
+
+
+class Notification(models.Model):
+    """A notice to an organisation (and, when known, one person): what happened, to what, and
+    where to act. Shown in the in-app list; also sent by e-mail to the organisation's users."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    subject = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    url = models.CharField("链接", max_length=300, blank=True)
+    # Identifies what the notice is about, so that a job never sends the same notice twice.
+    dedupe_key = models.CharField(max_length=200, blank=True, db_index=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+    # Set once the e-mail went out; a notice whose e-mail could not be queued is sent later.
+    emailed_at = models.DateTimeField("邮件发送时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "通知"
+        verbose_name_plural = "通知"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_once_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,124 @@
+"""Notices to organisations: an in-app list, and e-mail to the organisation's users.
+
+The notice row is written inside the caller's transaction; the e-mail is queued after commit.
+If the queue cannot be reached the request still succeeds: the notice keeps `emailed_at`
+empty and `send_pending_emails` delivers it later.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Notification, Organisation, User
+
+log = logging.getLogger(__name__)
+
+
+def notify(
+    *,
+    organisation: Organisation,
+    subject: str,
+    body: str = "",
+    url: str = "",
+    recipient: User | None = None,
+    dedupe_key: str = "",
+) -> Notification | None:
+    """Record a notice for `organisation`; with a dedupe_key it is recorded at most once."""
+    if dedupe_key:
+        if Notification.objects.filter(organisation=organisation, dedupe_key=dedupe_key).exists():
+            return None
+        try:
+            with transaction.atomic():
+                notice = Notification.objects.create(
+                    organisation=organisation,
+                    recipient=recipient,
+                    subject=subject,
+                    body=body,
+                    url=url,
+                    dedupe_key=dedupe_key,
+                )
+        except IntegrityError:
+            return None  # a concurrent run recorded it first
+    else:
+        notice = Notification.objects.create(
+            organisation=organisation, recipient=recipient, subject=subject, body=body, url=url
+        )
+    transaction.on_commit(lambda: _queue_email(notice.pk))
+    return notice
+
+
+def notify_many(notices: list[Notification]) -> list[Notification]:
+    """Record many notices in one statement (for jobs); a notice whose dedupe_key its
+    organisation already has is skipped. E-mails are queued after commit, in one task."""
+    if not notices:
+        return []
+    keys = {(n.organisation_id, n.dedupe_key) for n in notices if n.dedupe_key}
+    if keys:
+        taken = set(
+            Notification.objects.filter(
+                organisation_id__in={org for org, _ in keys},
+                dedupe_key__in={key for _, key in keys},
+            ).values_list("organisation_id", "dedupe_key")
+        )
+        notices = [n for n in notices if (n.organisation_id, n.dedupe_key) not in taken]
+    created = Notification.objects.bulk_create(notices)
+    ids = [n.pk for n in created if n.pk is not None]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return created
+
+
+def _queue_emails(notice_ids: list[int]) -> None:
+    from accounts.tasks import send_notification_emails
+
+    try:
+        send_notification_emails.delay(notice_ids)
+    except Exception:  # broker down: the notices stay unsent and are retried by the job
+        log.warning("%s notifications: e-mails not queued, will be retried", len(notice_ids))
+
+
+def _queue_email(notice_id: int) -> None:
+    from accounts.tasks import send_notification_email
+
+    try:
+        send_notification_email.delay(notice_id)
+    except Exception:  # broker down: the notice stays unsent and is retried by the job
+        log.warning("notification %s: e-mail not queued, will be retried", notice_id)
+
+
+def deliver_email(notice_id: int) -> bool:
+    """Send one notice's e-mail to the active users of its organisation who have an address."""
+    notice = Notification.objects.select_related("organisation").filter(pk=notice_id).first()
+    if notice is None or notice.emailed_at is not None:
+        return False
+    users = User.objects.filter(organisation=notice.organisation, is_active=True).exclude(email="")
+    if notice.recipient_id:
+        users = users.filter(pk=notice.recipient_id)
+    addresses = list(users.values_list("email", flat=True))
+    if addresses:
+        link = f"\n\n{settings.SITE_URL}{notice.url}" if notice.url else ""
+        send_mail(
+            subject=f"【改革试点台账】{notice.subject}",
+            message=f"{notice.body}{link}",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=addresses,
+        )
+    Notification.objects.filter(pk=notice.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    return True
+
+
+def send_pending_emails(limit: int = 500) -> int:
+    """Deliver notices whose e-mail could not be queued when they were written."""
+    ids = list(
+        Notification.objects.filter(emailed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for notice_id in ids if deliver_email(notice_id))

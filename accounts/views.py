@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from pilots import rules
+from pilots.models import Call
+from pilots.selectors import status_counts, work_sections
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """ "My work": what the user's organisation has to do, with each deadline's clause."""
+    today = timezone.localdate()
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "today": today,
+            "sections": work_sections(request.user, today),
+            "counts": status_counts(request.user),
+            "open_calls": Call.objects.filter(
+                is_cancelled=False, deadline__gte=timezone.now()
+            ).order_by("deadline")[:10],
+        },
+    )
+
+
+@login_required
+def rules_page(request: HttpRequest) -> HttpResponse:
+    """The regulation's deadlines and limits in force, so the office can see the settings."""
+    return render(request, "accounts/rules.html", {"rules": rules.rules_table()})
