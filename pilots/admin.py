@@ -1,0 +1,127 @@
+"""The office's admin for pilots. Status changes only through the workflow, never here."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from pilots import services
+from pilots.models import (
+    AcceptanceReport,
+    ClosureReport,
+    ExtensionRequest,
+    JobRun,
+    Milestone,
+    OverdueEvent,
+    Pilot,
+    Reminder,
+)
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+    fields = ("due_date", "title", "reached_on", "is_removed")
+    can_delete = False
+
+
+@admin.register(Pilot)
+class PilotAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "name",
+        "field",
+        "kind",
+        "origin",
+        "status",
+        "lead_department",
+        "end_date",
+    )
+    list_filter = ("status", "field", "kind", "origin")
+    search_fields = ("code", "name")
+    list_select_related = ("lead_department",)
+    readonly_fields = (
+        "code",
+        "status",
+        "applicant",
+        "created_at",
+        "updated_at",
+        # Set by purge_expired and restore_pilot only (R2.4).
+        "purged_on",
+        "purge_reason",
+        "status_before_purge",
+        "restored_on",
+    )
+    autocomplete_fields = ("lead_department",)
+    filter_horizontal = ("regions", "participating_units")
+    inlines = [MilestoneInline]
+
+    def has_add_permission(self, request):
+        # New pilots come from applications or the direct-entry page (R2.2), which run the
+        # term and entry checks and hand out codes.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data
+        }
+        m2m = {k: data.pop(k) for k in ("regions", "participating_units") if k in data}
+        services.update_pilot(
+            actor=request.user, pilot=obj, data=data, reason="管理后台修改", **m2m
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # Relations were saved by update_pilot; only the milestone inline remains.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+class ReadOnlyMixin:
+    """End-of-term records, overdue events and job runs change only through pilots.term and
+    pilots.jobs (which check who may act and write history); the admin reads them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    pass
+
+
+@admin.register(ClosureReport, ExtensionRequest)
+class TermRequestAdmin(ReadOnlyAdmin):
+    list_display = ("pilot", "status", "organisation", "submitted_at", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("pilot__code", "pilot__name")
+    list_select_related = ("pilot", "organisation")
+
+
+@admin.register(AcceptanceReport)
+class AcceptanceReportAdmin(ReadOnlyAdmin):
+    list_display = ("pilot", "version", "is_current", "evaluator", "due_date", "days_late")
+    list_filter = ("evaluator", "is_current")
+    search_fields = ("pilot__code", "pilot__name")
+    list_select_related = ("pilot",)
+
+
+@admin.register(OverdueEvent)
+class OverdueEventAdmin(ReadOnlyAdmin):
+    list_display = ("label", "kind", "organisation", "due_date", "flagged_on", "resolved_on")
+    list_filter = ("kind", "resolved_on")
+    search_fields = ("label",)
+    list_select_related = ("organisation",)
+
+
+@admin.register(Reminder, JobRun)
+class JobLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    def get_list_display(self, request):
+        if self.model is JobRun:
+            return ("job", "today", "status", "started_at", "finished_at", "queries", "counts")
+        return ("label", "kind", "organisation", "due_date", "days_before", "sent_on")

@@ -1,0 +1,96 @@
+"""Inserting many rows, with their history, in a fixed number of statements.
+
+`bulk_create` splits its rows into batches (on SQLite ~100 rows a statement, on PostgreSQL at
+most 65,535 parameters a statement), so a job that records 100,000 events would issue hundreds
+of statements, and simple-history's `bulk_create_with_history` as many again. Here the rows
+travel as one parameter per column (PostgreSQL: arrays expanded with `unnest`) or as one JSON
+document (SQLite: `json_each`), and their history rows are copied from the inserted rows by
+their unique key in one `INSERT … SELECT`: two statements whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from django.db import connection, models
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+
+def _columns(model) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _values(field: models.Field, objs: Sequence[models.Model]) -> list:
+    return [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs]
+
+
+def _insert(model, objs: Sequence[models.Model]) -> None:
+    fields = _columns(model)
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
+                [_values(f, objs) for f in fields],
+            )
+        else:
+            columns = [_values(f, objs) for f in fields]
+            rows = [list(row) for row in zip(*columns, strict=True)]
+            picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(fields)))
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {picks} FROM json_each(%s)",
+                [json.dumps(rows, ensure_ascii=False, default=str)],
+            )
+
+
+def _copy_history(model, key_field: str, keys: list, *, reason: str, user_id=None) -> None:
+    history = model.history.model
+    main = connection.ops.quote_name(model._meta.db_table)
+    hist = connection.ops.quote_name(history._meta.db_table)
+    tracked = [f for f in model._meta.concrete_fields]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in tracked)
+    key = connection.ops.quote_name(model._meta.get_field(key_field).column)
+    extra = ", ".join(
+        connection.ops.quote_name(c)
+        for c in ("history_date", "history_change_reason", "history_type", "history_user_id")
+    )
+    if connection.vendor == "postgresql":
+        where, param = f"{key} = ANY(%s)", keys
+    else:
+        where, param = f"{key} IN (SELECT value FROM json_each(%s))", json.dumps(keys)
+    now = models.DateTimeField().get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {hist} ({names}, {extra}) "
+            f"SELECT {names}, %s, %s, '+', %s FROM {main} WHERE {where}",
+            [now, reason, user_id, param],
+        )
+
+
+def insert_with_history(
+    model, objs: Sequence[models.Model], *, key_field: str, reason: str
+) -> None:
+    """Insert `objs` (new rows of `model`, unique by `key_field`) and one history row each
+    ("+", with `reason`), in two statements. Other databases than PostgreSQL and SQLite fall
+    back to simple-history's batched bulk_create_with_history."""
+    if not objs:
+        return
+    if connection.vendor not in ("postgresql", "sqlite"):
+        bulk_create_with_history(list(objs), model, default_change_reason=reason)
+        return
+    _insert(model, objs)
+    _copy_history(model, key_field, [getattr(o, key_field) for o in objs], reason=reason)
+
+
+def insert_rows(model, objs: Sequence[models.Model]) -> None:
+    """Insert `objs` (a model without history) in one statement."""
+    if not objs:
+        return
+    if connection.vendor not in ("postgresql", "sqlite"):
+        model.objects.bulk_create(list(objs), batch_size=2000)
+        return
+    _insert(model, objs)

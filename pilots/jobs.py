@@ -1,0 +1,341 @@
+"""The scheduled jobs that keep the ledger honest (R2.2, R2.3, R2.4, R3.2).
+
+Each job is a plain function of the day it runs for, called alike by its Celery task (on a
+django-celery-beat schedule the office sees in the admin), its management command
+(`--today YYYY-MM-DD` replays a day) and a shell. Each job
+
+- is set-based: a bounded number of queries whatever the number of pilots;
+- writes history for exactly the rows it changes (bulk writes go through simple-history's
+  bulk helpers, which write one history row per changed row);
+- is safe to run twice, or twice at once: it holds its JobLock row for the whole run, so a
+  second run waits, then finds nothing left to do, changes nothing and sends nothing;
+- records its run (start, end, counts, queries) in JobRun, which the office reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from accounts.constants import OrgKind
+from accounts.models import Notification, Organisation
+from accounts.notify import notify_many
+from pilots import rules
+from pilots.bulk import insert_rows, insert_with_history
+from pilots.constants import DeadlineKind, JobName, JobStatus, Status, TermRequestStatus
+from pilots.deadlines import Due, open_deadlines
+from pilots.models import (
+    ClosureReport,
+    ExtensionRequest,
+    JobLock,
+    JobRun,
+    OverdueEvent,
+    Pilot,
+    Reminder,
+)
+from pilots.term import purge_reason
+
+logger = logging.getLogger(__name__)
+
+BATCH = 2000
+# A notice lists at most this many items; the rest are counted.
+NOTICE_ITEMS = 30
+PURGE_REASON = "到期未销号也未申请延期，清理出库"
+
+
+# --- running a job --------------------------------------------------------------------------
+
+
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _lock(name: str) -> None:
+    """Hold the job's lock row until the surrounding transaction ends."""
+    if not JobLock.objects.filter(name=name).exists():
+        try:
+            with transaction.atomic():
+                JobLock.objects.create(name=name)
+        except IntegrityError:
+            pass  # created by a concurrent run meanwhile
+    JobLock.objects.select_for_update().get(name=name)
+
+
+def run_job(
+    job: str, body: Callable[[dt.date], dict], today: dt.date | None, triggered_by: str
+) -> JobRun:
+    """Run `body(today)` under the job's lock in one transaction and record the run."""
+    today = today or timezone.localdate()
+    run = JobRun.objects.create(job=job, today=today, triggered_by=triggered_by[:50])
+    counter = _QueryCounter()
+    try:
+        with transaction.atomic(), connection.execute_wrapper(counter):
+            _lock(job)
+            counts = body(today)
+    except Exception as exc:
+        run.status = JobStatus.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        run.queries = counter.count
+        run.save(update_fields=["status", "error", "finished_at", "queries"])
+        logger.exception("%s (%s) failed", job, today)
+        raise
+    run.status = JobStatus.DONE
+    run.counts = counts
+    run.queries = counter.count
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "counts", "queries", "finished_at"])
+    logger.info("%s (%s): %s, %s queries", job, today, counts, counter.count)
+    return run
+
+
+def _notices(
+    items: dict[int, list[str]], *, subject: str, intro: str, url: str, dedupe: str
+) -> list[Notification]:
+    """One notice per organisation listing its items (the dedupe key names the items, so a
+    run that finds the same items again sends nothing)."""
+    notices = []
+    for org_id, lines in items.items():
+        digest = hashlib.md5("\n".join(sorted(lines)).encode(), usedforsecurity=False)
+        shown = lines[:NOTICE_ITEMS]
+        more = f"\n……另有{len(lines) - len(shown)}项" if len(lines) > len(shown) else ""
+        notices.append(
+            Notification(
+                organisation_id=org_id,
+                subject=subject.format(n=len(lines)),
+                body=intro + "\n" + "\n".join(f"· {line}" for line in shown) + more,
+                url=url,
+                dedupe_key=f"{dedupe}:{digest.hexdigest()}",
+            )
+        )
+    return notices
+
+
+def _due_line(due: Due) -> str:
+    return f"{due.label}（{due.clause}，期限{rules.format_cn_date(due.due)}）"
+
+
+# --- flag_overdue ---------------------------------------------------------------------------
+
+
+def flag_overdue(today: dt.date | None = None, *, triggered_by: str = "shell") -> JobRun:
+    """R2.2, R2.3, R2.4, R3.2: record one overdue event per item and missed deadline, notify
+    each responsible organisation once, and resolve the events whose item is now done."""
+    return run_job(JobName.FLAG_OVERDUE, _flag_overdue, today, triggered_by)
+
+
+def _flag_overdue(today: dt.date) -> dict:
+    dues = {d.key: d for d in open_deadlines(due_before=today)}
+    known = dict(OverdueEvent.objects.values_list("key", "resolved_on").iterator(chunk_size=10000))
+    now = timezone.now()
+
+    new = [
+        OverdueEvent(
+            key=key,
+            kind=d.kind,
+            pilot_id=d.pilot_id,
+            organisation_id=d.organisation_id,
+            label=d.label,
+            due_date=d.due,
+            flagged_on=today,
+            notified_at=now,
+        )
+        for key, d in dues.items()
+        if key not in known
+    ]
+    # Events to resolve (open, no longer due) or to reopen (resolved, due again).
+    changing = [k for k, resolved in known.items() if (resolved is None) != (k in dues)]
+    resolved = reopened = 0
+    if changing:
+        rows = list(OverdueEvent.objects.filter(key__in=changing))
+        for row in rows:
+            if row.resolved_on is None:
+                row.resolved_on = today
+                resolved += 1
+            else:
+                row.resolved_on = None
+                reopened += 1
+        bulk_update_with_history(
+            rows,
+            OverdueEvent,
+            ["resolved_on"],
+            batch_size=BATCH,
+            default_change_reason="逾期事项状态更新",
+        )
+    if new:
+        insert_with_history(OverdueEvent, new, key_field="key", reason="标记逾期")
+        items: dict[int, list[str]] = defaultdict(list)
+        for event in new:
+            items[event.organisation_id].append(_due_line(dues[event.key]))
+        notify_many(
+            _notices(
+                items,
+                subject="新增逾期事项{n}项",
+                intro="以下事项已超过规定期限，请尽快办理：",
+                url=reverse("pilots:overdue"),
+                dedupe=f"overdue:{today.isoformat()}",
+            )
+        )
+    by_kind: dict[str, int] = defaultdict(int)
+    for event in new:
+        by_kind[event.kind] += 1
+    return {
+        "flagged": len(new),
+        "resolved": resolved,
+        "reopened": reopened,
+        "open": len(dues),
+        **{f"flagged_{kind}": n for kind, n in sorted(by_kind.items())},
+    }
+
+
+# --- purge_expired --------------------------------------------------------------------------
+
+
+def purge_candidates(today: dt.date):
+    """R2.4: active pilots past their end date plus the grace period (PILOT_PURGE_GRACE_DAYS)
+    with neither a pending closure report nor a pending or approved extension (those are not
+    active). A pilot whose closure report was returned or extension rejected, or which the
+    office restored, within the grace period gets the whole grace from that day."""
+    grace = settings.PILOT_PURGE_GRACE_DAYS
+    last_end = today - dt.timedelta(days=grace + 1)  # purge_date(end) <= today
+    since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=grace), dt.time.min))
+    recent = Q(pilot=OuterRef("pk"), status=TermRequestStatus.RETURNED, decided_at__gte=since)
+    return (
+        Pilot.objects.filter(status=Status.ACTIVE, end_date__lte=last_end)
+        .exclude(restored_on__gte=today - dt.timedelta(days=grace))
+        .exclude(Exists(ClosureReport.objects.filter(recent)))
+        .exclude(Exists(ExtensionRequest.objects.filter(recent)))
+    )
+
+
+def purge_expired(today: dt.date | None = None, *, triggered_by: str = "shell") -> JobRun:
+    """R2.4: purge from the library (清理出库) what is due: a state with its reason and
+    history, never a deletion; its lead department and the office are told."""
+    return run_job(JobName.PURGE_EXPIRED, _purge_expired, today, triggered_by)
+
+
+def _purge_expired(today: dt.date) -> dict:
+    pilots = list(purge_candidates(today).select_for_update(of=("self",)).order_by("code"))
+    if not pilots:
+        return {"purged": 0}
+    for pilot in pilots:
+        pilot.status_before_purge = pilot.status
+        pilot.status = Status.PURGED
+        pilot.purged_on = today
+        pilot.purge_reason = purge_reason(pilot.end_date)
+    bulk_update_with_history(
+        pilots,
+        Pilot,
+        ["status", "status_before_purge", "purged_on", "purge_reason", "updated_at"],
+        batch_size=BATCH,
+        default_change_reason=PURGE_REASON,
+    )
+    items: dict[int, list[str]] = defaultdict(list)
+    for pilot in pilots:
+        line = f"{pilot.code} {pilot.name}（{rules.format_cn_date(pilot.end_date)}到期）"
+        items[pilot.lead_department_id].append(line)
+    office = Organisation.objects.filter(kind=OrgKind.OFFICE).order_by("pk").first()
+    if office is not None:
+        items[office.pk] = [line for lines in list(items.values()) for line in lines]
+    notify_many(
+        _notices(
+            items,
+            subject="{n}项试点已清理出库",
+            intro=(
+                f"以下试点到期后{settings.PILOT_PURGE_GRACE_DAYS}日内既未报告销号也未申请延期，"
+                "已依第二条第（四）项清理出库（记录保留，省办可恢复入库）："
+            ),
+            url=reverse("pilots:purged"),
+            dedupe=f"purge:{today.isoformat()}",
+        )
+    )
+    return {"purged": len(pilots)}
+
+
+# --- send_reminders -------------------------------------------------------------------------
+
+
+def send_reminders(today: dt.date | None = None, *, triggered_by: str = "shell") -> JobRun:
+    """Before each deadline (PILOT_REMINDER_DAYS, default 7 days and 1 day) remind the
+    responsible organisation, once per deadline and reminder day."""
+    return run_job(JobName.SEND_REMINDERS, _send_reminders, today, triggered_by)
+
+
+def _tier(days_left: int) -> int | None:
+    tiers = [d for d in settings.PILOT_REMINDER_DAYS if days_left <= d]
+    return min(tiers) if tiers else None
+
+
+def _send_reminders(today: dt.date) -> dict:
+    horizon = today + dt.timedelta(days=max(settings.PILOT_REMINDER_DAYS) + 1)
+    dues = open_deadlines(due_from=today, due_before=horizon)
+    sent = set(
+        Reminder.objects.filter(due_date__gte=today).values_list("key", flat=True).iterator()
+    )
+    new = []
+    for due in dues:
+        tier = _tier((due.due - today).days)
+        if tier is None:
+            continue
+        key = f"{due.key}:{tier}"
+        if key in sent:
+            continue
+        sent.add(key)
+        new.append(
+            Reminder(
+                key=key,
+                kind=due.kind,
+                pilot_id=due.pilot_id,
+                organisation_id=due.organisation_id,
+                label=due.label,
+                due_date=due.due,
+                days_before=tier,
+                sent_on=today,
+            )
+        )
+    if not new:
+        return {"reminded": 0}
+    insert_rows(Reminder, new)
+    items: dict[int, list[str]] = defaultdict(list)
+    for reminder in new:
+        days = (reminder.due_date - today).days
+        when = "今天到期" if days == 0 else f"还有{days}天到期"
+        items[reminder.organisation_id].append(
+            f"{reminder.label}（{DeadlineKind(reminder.kind).label}，"
+            f"期限{rules.format_cn_date(reminder.due_date)}，{when}）"
+        )
+    notify_many(
+        _notices(
+            items,
+            subject="{n}项事项即将到期",
+            intro="以下事项即将到期，请按期办理：",
+            url=reverse("home"),
+            dedupe=f"remind:{today.isoformat()}",
+        )
+    )
+    by_kind: dict[str, int] = defaultdict(int)
+    for reminder in new:
+        by_kind[reminder.kind] += 1
+    return {"reminded": len(new), **{f"reminded_{k}": n for k, n in sorted(by_kind.items())}}
+
+
+JOBS: dict[str, Callable[..., JobRun]] = {
+    JobName.FLAG_OVERDUE: flag_overdue,
+    JobName.PURGE_EXPIRED: purge_expired,
+    JobName.SEND_REMINDERS: send_reminders,
+}

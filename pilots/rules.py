@@ -1,0 +1,247 @@
+"""The regulation's numbers as pure functions.
+
+Each function names the clause it implements. Numbers the regulation leaves open come from
+settings (config/settings.py) and are shown to the office on the rules page.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from pilots.constants import Origin, PilotKind, Tier
+
+# R1.2: term limits in years — (normal, maximum).
+TERM_YEARS = {PilotKind.SINGLE: (1, 2), PilotKind.COMPREHENSIVE: (3, 5)}
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` later; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, clamped to the month's last day (31 Dec + 2 → 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def max_end_date(kind: str, start: dt.date) -> dt.date:
+    """R1.2: the latest end date a pilot of this kind may have — 2 years for a single-item
+    pilot, 5 years for a major comprehensive one, counted from the start date."""
+    return add_years(start, TERM_YEARS[PilotKind(kind)][1])
+
+
+def validate_term(
+    *,
+    kind: str,
+    start: dt.date | None,
+    end: dt.date | None,
+    milestone_dates: Sequence[dt.date] = (),
+) -> None:
+    """R1.2: check a pilot's term. Raises ValidationError with Chinese messages keyed by field.
+
+    - the end date comes after the start date;
+    - a single-item pilot runs at most 2 years, a comprehensive one at most 5;
+    - a comprehensive pilot states stage goals with dated milestones inside its term.
+    """
+    errors: dict[str, list[str]] = {}
+    if start is None or end is None:
+        return
+    if end <= start:
+        errors.setdefault("end_date", []).append("试点结束日期必须晚于开始日期。")
+    else:
+        latest = max_end_date(kind, start)
+        if end > latest:
+            years = TERM_YEARS[PilotKind(kind)][1]
+            label = PilotKind(kind).label
+            errors.setdefault("end_date", []).append(
+                f"{label}期限最长不超过{years}年（第一条第（二）项），"
+                f"结束日期最晚为{format_cn_date(latest)}。"
+            )
+    if kind == PilotKind.COMPREHENSIVE:
+        if not milestone_dates:
+            errors.setdefault("__all__", []).append(
+                "综合性试点须明确阶段性目标任务和时间节点（第一条第（二）项），请至少填写一个节点。"
+            )
+        elif end > start:
+            outside = [d for d in milestone_dates if d < start or d > end]
+            if outside:
+                errors.setdefault("__all__", []).append(
+                    "时间节点须在试点期限内："
+                    + "、".join(format_cn_date(d) for d in sorted(outside))
+                    + " 不在期限内。"
+                )
+    if errors:
+        raise ValidationError(errors)
+
+
+# R1.1: the entry elements every application and filing must state, with their labels.
+ENTRY_ELEMENTS: list[tuple[str, str]] = [
+    ("goal", "试点目标"),
+    ("scope", "试点范围"),
+    ("start_date", "试点期限（开始日期）"),
+    ("end_date", "试点期限（结束日期）"),
+    ("responsible_body", "责任主体"),
+    ("measures", "推进措施"),
+    ("expected_outcomes", "预期成果"),
+]
+
+
+def missing_entry_elements(values: dict) -> dict[str, str]:
+    """R1.1: a pilot must state a clear goal, scope, term, responsible body, measures and
+    expected outcomes. Returns {field: Chinese message} for each element left empty."""
+    return {
+        name: f"请填写{label}（第一条第（一）项：准入六要素）。"
+        for name, label in ENTRY_ELEMENTS
+        if values.get(name) in (None, "")
+        or (isinstance(values.get(name), str) and not values[name].strip())
+    }
+
+
+def managing_tier(origin: str) -> str:
+    """R2.1: pilots deployed by the Party centre / State Council or approved by the provincial
+    Party committee / government are managed by the provincial reform office; those deployed
+    or approved by national ministries and those run by provincial departments (including
+    pilots selected from a call) by the special group."""
+    if origin in (Origin.CENTRAL, Origin.PROVINCIAL):
+        return Tier.REFORM_OFFICE
+    return Tier.SPECIAL_GROUP
+
+
+def origins_of_tier(tier: str) -> list[str]:
+    """R2.1: the origins whose pilots a tier manages (for filtering lists by tier)."""
+    return [origin for origin in Origin.values if managing_tier(origin) == tier]
+
+
+def filing_due(approval_date: dt.date) -> dt.date:
+    """R2.2: a new pilot is filed within one week (PILOT_FILING_DAYS) of its approval."""
+    return approval_date + dt.timedelta(days=settings.PILOT_FILING_DAYS)
+
+
+def filing_days_late(approval_date: dt.date, filed_on: dt.date) -> int:
+    """R2.2: how many days after the due date a filing came (0 when on time)."""
+    return max(0, (filed_on - filing_due(approval_date)).days)
+
+
+def quarter_of(day: dt.date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_end(year: int, quarter: int) -> dt.date:
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError(f"quarter must be 1–4, got {quarter}")
+    month = quarter * 3
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def quarterly_report_due(year: int, quarter: int) -> dt.date:
+    """R2.3: quarterly progress is due PILOT_QUARTERLY_DUE_DAYS (default 10) after the
+    quarter ends — Q1 on 10 April, Q4 on 10 January of the next year."""
+    return quarter_end(year, quarter) + dt.timedelta(days=settings.PILOT_QUARTERLY_DUE_DAYS)
+
+
+def half_year_end(year: int, half: int) -> dt.date:
+    if half not in (1, 2):
+        raise ValueError(f"half must be 1 or 2, got {half}")
+    return dt.date(year, 6, 30) if half == 1 else dt.date(year, 12, 31)
+
+
+def half_year_summary_due(year: int, half: int) -> dt.date:
+    """R2.3: each lead department's half-year summary is due PILOT_HALF_YEAR_DUE_DAYS
+    (default 15) after the half year ends — 15 July and 15 January."""
+    return half_year_end(year, half) + dt.timedelta(days=settings.PILOT_HALF_YEAR_DUE_DAYS)
+
+
+def reporting_quarters(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    """R2.3: the quarters a filed pilot reports on — every quarter that overlaps its term."""
+    quarters = []
+    year, quarter = quarter_of(start)
+    last = quarter_of(end)
+    while (year, quarter) <= last:
+        quarters.append((year, quarter))
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return quarters
+
+
+def closure_window_opens(end_date: dt.date) -> dt.date:
+    """R2.4: closure (销号) may be reported from PILOT_CLOSURE_WINDOW_DAYS before the end date."""
+    return end_date - dt.timedelta(days=settings.PILOT_CLOSURE_WINDOW_DAYS)
+
+
+def purge_date(end_date: dt.date) -> dt.date:
+    """R2.4: an expired pilot with neither a closure report nor an extension request is purged
+    from the library once PILOT_PURGE_GRACE_DAYS (default 30) have passed after its end date;
+    it is purged on the first day after that grace."""
+    return end_date + dt.timedelta(days=settings.PILOT_PURGE_GRACE_DAYS + 1)
+
+
+def acceptance_report_due(end_date: dt.date) -> dt.date:
+    """R3.2: after the term the lead unit submits its summary (acceptance) report within
+    PILOT_ACCEPTANCE_REPORT_MONTHS (default 2) months."""
+    return add_months(end_date, settings.PILOT_ACCEPTANCE_REPORT_MONTHS)
+
+
+def is_expired(end_date: dt.date, today: dt.date) -> bool:
+    """R2.4: a pilot is due (到期) once its end date has passed."""
+    return today > end_date
+
+
+def format_cn_date(day: dt.date | None) -> str:
+    """A date as official documents print it: 2026年3月31日."""
+    if day is None:
+        return ""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def rules_table() -> list[dict[str, str]]:
+    """The regulation's open numbers in force, for the office's rules page."""
+    return [
+        {"clause": "R1.2", "rule": "单项试点期限", "value": "一般1年，最长不超过2年"},
+        {
+            "clause": "R1.2",
+            "rule": "综合性试点期限",
+            "value": "一般3年，最长不超过5年，须有时间节点",
+        },
+        {"clause": "R2.2", "rule": "备案期限", "value": f"批复后{settings.PILOT_FILING_DAYS}日内"},
+        {
+            "clause": "R2.3",
+            "rule": "季度进展报送",
+            "value": f"季度结束后{settings.PILOT_QUARTERLY_DUE_DAYS}日内",
+        },
+        {
+            "clause": "R2.3",
+            "rule": "半年台账汇总",
+            "value": f"半年结束后{settings.PILOT_HALF_YEAR_DUE_DAYS}日内",
+        },
+        {
+            "clause": "R2.4",
+            "rule": "销号报备窗口",
+            "value": f"到期前{settings.PILOT_CLOSURE_WINDOW_DAYS}日起",
+        },
+        {
+            "clause": "R2.4",
+            "rule": "清理出库宽限期",
+            "value": f"到期后{settings.PILOT_PURGE_GRACE_DAYS}日内未销号也未申请延期的，清理出库",
+        },
+        {
+            "clause": "R3.2",
+            "rule": "验收总结报告",
+            "value": f"期满后{settings.PILOT_ACCEPTANCE_REPORT_MONTHS}个月内",
+        },
+        {
+            "clause": "N3",
+            "rule": "每个设区市推荐名额",
+            "value": f"每批次一般不超过{settings.CALL_DEFAULT_PREFECTURE_QUOTA}项",
+        },
+    ]

@@ -1,0 +1,217 @@
+"""Read-side queries for pilots: list filtering and sorting, the home pages' work items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from accounts.access import role_of
+from accounts.constants import Role
+from pilots import rules
+from pilots.constants import Status
+from pilots.models import Pilot
+
+# ?sort= values the pilot list accepts → ORDER BY.
+SORTS: dict[str, tuple[str, ...]] = {
+    "code": ("code",),
+    "-code": ("-code",),
+    "name": ("name", "code"),
+    "-name": ("-name", "code"),
+    "end": ("end_date", "code"),
+    "-end": ("-end_date", "code"),
+    "start": ("start_date", "code"),
+    "-start": ("-start_date", "code"),
+    "status": ("status", "code"),
+    "-status": ("-status", "code"),
+}
+DEFAULT_SORT = "-code"
+
+
+def pilot_list_queryset(user) -> QuerySet[Pilot]:
+    """Visible pilots with what a list row shows, in a fixed number of queries."""
+    return (
+        Pilot.objects.restrict(user)
+        .select_related("lead_department", "applicant")
+        .prefetch_related("regions")
+    )
+
+
+@dataclass
+class WorkItem:
+    pilot: Pilot
+    what: str
+    clause: str
+    due: dt.date | None
+    today: dt.date
+
+    @property
+    def overdue_days(self) -> int:
+        if self.due is None:
+            return 0
+        return max(0, (self.today - self.due).days)
+
+    @property
+    def days_left(self) -> int | None:
+        return None if self.due is None else (self.due - self.today).days
+
+
+@dataclass
+class WorkSection:
+    title: str
+    clause: str
+    items: list[WorkItem] = field(default_factory=list)
+    empty_text: str = "暂无待办事项。"
+
+
+ROW_LIMIT = 20
+
+
+def _items(qs, *, what: str, clause: str, due, today) -> list[WorkItem]:
+    return [
+        WorkItem(pilot=p, what=what, clause=clause, due=due(p), today=today)
+        for p in qs.select_related("lead_department")[:ROW_LIMIT]
+    ]
+
+
+def work_sections(user, today: dt.date) -> list[WorkSection]:
+    """What the user's organisation has to do, oldest deadline first, each with its clause."""
+    role = role_of(user)
+    visible = Pilot.objects.restrict(user)
+    sections: list[WorkSection] = []
+    if role in (Role.OFFICE, Role.ADMIN, Role.LEAD_DEPARTMENT):
+        to_file = visible.filter(status=Status.APPROVED).order_by("approval_date", "code")
+        if role == Role.LEAD_DEPARTMENT:
+            org = user.organisation
+            to_file = to_file.filter(Q(lead_department=org) | Q(lead_department__parent=org))
+        sections.append(
+            WorkSection(
+                title="待备案试点（批复后7日内报送备案表）"
+                if role == Role.LEAD_DEPARTMENT
+                else "已批复、尚未备案的试点",
+                clause="R2.2",
+                items=_items(
+                    to_file,
+                    what="备案",
+                    clause="R2.2",
+                    due=lambda p: p.filing_due,
+                    today=today,
+                ),
+            )
+        )
+        expiring = visible.filter(
+            status=Status.ACTIVE, end_date__lte=today + dt.timedelta(days=30)
+        ).order_by("end_date", "code")
+        sections.append(
+            WorkSection(
+                title="到期或即将到期的试点（须报备销号或申请延期）",
+                clause="R2.4",
+                items=_items(
+                    expiring,
+                    what="销号或延期",
+                    clause="R2.4",
+                    due=lambda p: p.end_date,
+                    today=today,
+                ),
+            )
+        )
+    if role == Role.LEAD_DEPARTMENT and user.organisation is not None:
+        from ledger.services import owed_reports
+
+        owed = owed_reports(user.organisation, today)
+        sections.append(
+            WorkSection(
+                title="应报未报的季度进展（季度结束后10日内）",
+                clause="R2.3",
+                items=[
+                    WorkItem(
+                        pilot=row["pilot"],
+                        what=f"{row['year']}年第{row['quarter']}季度进展",
+                        clause="R2.3",
+                        due=row["due"],
+                        today=today,
+                    )
+                    for row in owed[:ROW_LIMIT]
+                ],
+            )
+        )
+    if role == Role.OFFICE or role == Role.ADMIN:
+        filed = visible.filter(status=Status.FILING_SUBMITTED).order_by("updated_at", "code")
+        sections.insert(
+            0,
+            WorkSection(
+                title="待确认的备案（确认后列入台账）",
+                clause="R2.3",
+                items=_items(
+                    filed, what="确认备案", clause="R2.2", due=lambda p: None, today=today
+                ),
+            ),
+        )
+        endorsed = visible.filter(status=Status.ENDORSED).order_by("updated_at")
+        sections.insert(
+            0,
+            WorkSection(
+                title="设区市已推荐、待省办审定的申报",
+                clause="N3",
+                items=_items(endorsed, what="审定", clause="N3", due=lambda p: None, today=today),
+            ),
+        )
+    if role == Role.PREFECTURE:
+        org = user.organisation
+        to_screen = visible.filter(applicant__parent=org, status=Status.SUBMITTED)
+        sections.append(
+            WorkSection(
+                title="县（市、区）报送、待本局把关的申报",
+                clause="N3",
+                items=_items(
+                    to_screen.order_by("updated_at"),
+                    what="把关",
+                    clause="N3",
+                    due=lambda p: None,
+                    today=today,
+                ),
+            )
+        )
+    if role in (Role.PREFECTURE, Role.COUNTY):
+        own = visible.filter(
+            applicant=user.organisation, status__in=[Status.DRAFT, Status.RETURNED]
+        ).order_by("-updated_at")
+        sections.append(
+            WorkSection(
+                title="本单位草稿及退回修改的申报",
+                clause="R1.1",
+                items=_items(own, what="完善申报", clause="R1.1", due=lambda p: None, today=today),
+            )
+        )
+    if role == Role.EXPERT:
+        sections.append(
+            WorkSection(
+                title="分配给我的评审任务", clause="N3", empty_text="目前没有分配给您的评审任务。"
+            )
+        )
+    return sections
+
+
+def status_counts(user) -> list[tuple[str, str, int]]:
+    """(status, label, count) of the pilots the user sees, in life-cycle order."""
+    from django.db.models import Count
+
+    counts = dict(
+        Pilot.objects.restrict(user)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return [(s.value, s.label, counts.get(s.value, 0)) for s in Status if counts.get(s.value)]
+
+
+__all__ = [
+    "SORTS",
+    "DEFAULT_SORT",
+    "pilot_list_queryset",
+    "work_sections",
+    "status_counts",
+    "rules",
+]

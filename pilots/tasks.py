@@ -1,0 +1,21 @@
+"""Thin Celery tasks around the pilots' scheduled jobs (see pilots.jobs); beat runs them on
+the schedules kept in the database (django-celery-beat), which the office sees in the admin."""
+
+from celery import shared_task
+
+from pilots import jobs
+
+
+@shared_task(ignore_result=True)
+def flag_overdue_task() -> None:
+    jobs.flag_overdue(triggered_by="定时任务")
+
+
+@shared_task(ignore_result=True)
+def purge_expired_task() -> None:
+    jobs.purge_expired(triggered_by="定时任务")
+
+
+@shared_task(ignore_result=True)
+def send_reminders_task() -> None:
+    jobs.send_reminders(triggered_by="定时任务")

@@ -1,0 +1,452 @@
+"""The end of a pilot's term (R2.4, R1.2, R3.2): closure (销号), extension (延期), the
+acceptance report, and restoring a purged pilot.
+
+- From PILOT_CLOSURE_WINDOW_DAYS before its end date the lead department reports closure; the
+  office accepts it (the pilot is closed, out of the active ledger, readable forever) or
+  returns it with reasons (the pilot is back in the ledger).
+- Before or after expiry the lead department asks for an extension with its reason, the new
+  end date, stage targets and dated milestones; the new term keeps to R1.2 counted from the
+  original start. The office approves (the end date moves; history says why) or rejects.
+- After the term the lead unit submits the summary (acceptance) report, evaluated by itself
+  or by a named third party, due PILOT_ACCEPTANCE_REPORT_MONTHS after the end date (R3.2).
+- The office restores a purged pilot (R2.4) with a reason; it gets a new grace period.
+
+Each step is one keyword-only function taking the acting user; each locks the pilot row,
+checks who may act and in which state, writes history with the reason and notifies the
+other party after commit. Views, API, admin and jobs call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import access
+from accounts.models import Organisation
+from pilots import rules
+from pilots.constants import EvaluatorType, PilotKind, Status, TermRequestStatus
+from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Milestone, Pilot
+from pilots.services import MilestoneData, _save_with_history
+from pilots.workflow import _lock, _notify, _office, _require_reason, _require_state
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or timezone.localdate()
+
+
+# simple-history keeps a change reason of at most 100 characters.
+REASON_MAX = 100
+
+
+def _save(obj, *, actor, reason: str, update_fields=None) -> None:
+    obj._history_user = actor
+    obj._change_reason = reason[:REASON_MAX]
+    obj.save(update_fields=update_fields)
+
+
+def _save_pilot(pilot: Pilot, *, actor, reason: str, update_fields) -> None:
+    _save_with_history(pilot, actor=actor, reason=reason[:REASON_MAX], update_fields=update_fields)
+
+
+def _require_lead(actor, pilot: Pilot, action: str) -> Organisation:
+    if not access.is_lead_department_of(actor, pilot):
+        raise PermissionDenied(f"只有该试点的牵头联系部门可以{action}。")
+    return actor.organisation
+
+
+def _require_office(actor, action: str) -> None:
+    if not access.is_office(actor):
+        raise PermissionDenied(f"只有省办可以{action}。")
+
+
+def _required(values: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    errors = {
+        name: f"请填写{label}。" for name, label in labels.items() if not values[name].strip()
+    }
+    if errors:
+        raise ValidationError(errors)
+    return {name: value.strip() for name, value in values.items()}
+
+
+# --- what may be done now (for pages) -------------------------------------------------------
+
+
+def closure_opens(pilot: Pilot) -> dt.date:
+    return rules.closure_window_opens(pilot.end_date)
+
+
+def may_report_closure(user, pilot: Pilot, today: dt.date | None = None) -> bool:
+    return (
+        pilot.status == Status.ACTIVE
+        and _today(today) >= closure_opens(pilot)
+        and access.is_lead_department_of(user, pilot)
+    )
+
+
+def may_request_extension(user, pilot: Pilot) -> bool:
+    return pilot.status == Status.ACTIVE and access.is_lead_department_of(user, pilot)
+
+
+def may_submit_acceptance(user, pilot: Pilot) -> bool:
+    return pilot.status in (
+        Status.CLOSURE_REPORTED,
+        Status.CLOSED,
+    ) and access.is_lead_department_of(user, pilot)
+
+
+# --- closure (销号, R2.4) --------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_closure(
+    *,
+    actor,
+    pilot: Pilot,
+    results: str,
+    experience: str,
+    milestones_reached: str = "",
+    attachment=None,
+    today: dt.date | None = None,
+) -> ClosureReport:
+    """R2.4: the lead department reports closure, from PILOT_CLOSURE_WINDOW_DAYS before the
+    end date on, with the results against the expected outcomes and replicable experience."""
+    pilot = _lock(pilot)
+    org = _require_lead(actor, pilot, "报告销号")
+    _require_state(pilot, Status.ACTIVE, action="报告销号")
+    day = _today(today)
+    if day < closure_opens(pilot):
+        raise ValidationError(
+            f"试点{rules.format_cn_date(pilot.end_date)}到期，"
+            f"自{rules.format_cn_date(closure_opens(pilot))}起方可报告销号（第二条第（四）项）。"
+        )
+    texts = _required(
+        {"results": results, "experience": experience},
+        {"results": "完成情况", "experience": "可复制推广的经验"},
+    )
+    report = ClosureReport(
+        pilot=pilot,
+        organisation=org,
+        submitted_by=actor,
+        results=texts["results"],
+        experience=texts["experience"],
+        milestones_reached=milestones_reached.strip(),
+    )
+    if attachment is not None:
+        report.attachment = attachment
+    _save(report, actor=actor, reason="报告销号")
+    pilot.status = Status.CLOSURE_REPORTED
+    _save_pilot(pilot, actor=actor, reason="报告销号", update_fields=["status"])
+    _notify(_office(), pilot, f"销号待审核：{pilot.name}", f"{org.name}报告试点销号，请审核。")
+    return report
+
+
+def _decide(model, record, *, actor, accepted: bool, note: str, reason: str, action: str):
+    """Lock the pilot and the record, and record the office's decision on a submitted
+    closure report or extension request. Returns (pilot, record)."""
+    pilot = _lock(record.pilot)
+    record = model.objects.select_for_update().select_related("pilot").get(pk=record.pk)
+    if record.status != TermRequestStatus.SUBMITTED:
+        raise ValidationError(f"该{model._meta.verbose_name}已{action}。")
+    record.status = TermRequestStatus.ACCEPTED if accepted else TermRequestStatus.RETURNED
+    record.decided_by = actor
+    record.decided_at = timezone.now()
+    record.decision_note = note.strip()
+    _save(record, actor=actor, reason=reason)
+    return pilot, record
+
+
+@transaction.atomic
+def accept_closure(*, actor, report: ClosureReport, note: str = "") -> ClosureReport:
+    """R2.4: the office accepts a closure: the pilot is closed — out of the active ledger and
+    readable forever."""
+    _require_office(actor, "审核销号")
+    pilot, report = _decide(
+        ClosureReport,
+        report,
+        actor=actor,
+        accepted=True,
+        note=note,
+        reason="同意销号",
+        action="审核",
+    )
+    _require_state(pilot, Status.CLOSURE_REPORTED, action="销号")
+    pilot.status = Status.CLOSED
+    _save_pilot(pilot, actor=actor, reason="同意销号", update_fields=["status"])
+    _notify(
+        pilot.lead_department,
+        pilot,
+        f"已同意销号：{pilot.name}",
+        f"请于{rules.format_cn_date(pilot.acceptance_report_due)}前报送总结验收报告（第三条第（二）项）。",
+    )
+    return report
+
+
+@transaction.atomic
+def return_closure(*, actor, report: ClosureReport, reason: str) -> ClosureReport:
+    """R2.4: the office returns a closure report with its reasons; the pilot is back in the
+    ledger and the department reports again (or asks for an extension)."""
+    _require_office(actor, "审核销号")
+    reason = _require_reason(reason, "退回理由")
+    why = f"退回销号报告：{reason}"
+    pilot, report = _decide(
+        ClosureReport,
+        report,
+        actor=actor,
+        accepted=False,
+        note=reason,
+        reason=why,
+        action="审核",
+    )
+    pilot.status = Status.ACTIVE
+    _save_pilot(pilot, actor=actor, reason=why, update_fields=["status"])
+    _notify(pilot.lead_department, pilot, f"销号报告被退回：{pilot.name}", reason)
+    return report
+
+
+# --- extension (延期, R2.4 + R1.2) ------------------------------------------------------------
+
+
+def _milestone_rows(milestones: Sequence[MilestoneData]) -> list[dict]:
+    return [
+        {"due_date": m.due_date.isoformat(), "title": m.title.strip()}
+        for m in sorted(milestones, key=lambda m: m.due_date)
+    ]
+
+
+def check_extension(
+    pilot: Pilot, new_end_date: dt.date | None, milestones: Sequence[MilestoneData]
+) -> None:
+    """R2.4 + R1.2: the new end date comes after the current one; the whole term, counted
+    from the original start date, stays within the kind's limit; there are dated milestones
+    inside the new term. Raises ValidationError with Chinese messages keyed by field."""
+    errors: dict[str, list[str]] = {}
+    if new_end_date is None:
+        raise ValidationError({"new_end_date": "请填写申请延至的日期。"})
+    if new_end_date <= pilot.end_date:
+        errors.setdefault("new_end_date", []).append(
+            f"延期后的结束日期须晚于原结束日期{rules.format_cn_date(pilot.end_date)}。"
+        )
+    if not milestones:
+        errors.setdefault("__all__", []).append(
+            "申请延期须明确阶段性目标和时间节点（第二条第（四）项），请至少填写一个节点。"
+        )
+    outside = [m.due_date for m in milestones if not pilot.start_date <= m.due_date <= new_end_date]
+    if outside and pilot.kind != PilotKind.COMPREHENSIVE:  # validate_term checks those
+        errors.setdefault("__all__", []).append(
+            "时间节点须在延期后的试点期限内："
+            + "、".join(rules.format_cn_date(d) for d in sorted(outside))
+            + " 不在期限内。"
+        )
+    try:
+        rules.validate_term(
+            kind=pilot.kind,
+            start=pilot.start_date,
+            end=new_end_date,
+            milestone_dates=[m.due_date for m in milestones] or [pilot.start_date],
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            key = "new_end_date" if name == "end_date" else name
+            for message in messages:
+                if key == "new_end_date":
+                    message = f"自原开始日期{rules.format_cn_date(pilot.start_date)}起算，{message}"
+                errors.setdefault(key, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def request_extension(
+    *,
+    actor,
+    pilot: Pilot,
+    reason: str,
+    new_end_date: dt.date | None,
+    stage_targets: str,
+    milestones: Sequence[MilestoneData],
+) -> ExtensionRequest:
+    """R2.4: the lead department asks for an extension, before or after expiry."""
+    pilot = _lock(pilot)
+    org = _require_lead(actor, pilot, "申请延期")
+    _require_state(pilot, Status.ACTIVE, action="申请延期")
+    texts = _required(
+        {"reason": reason, "stage_targets": stage_targets},
+        {"reason": "延期理由", "stage_targets": "阶段性目标"},
+    )
+    check_extension(pilot, new_end_date, milestones)
+    request = ExtensionRequest(
+        pilot=pilot,
+        organisation=org,
+        submitted_by=actor,
+        reason=texts["reason"],
+        stage_targets=texts["stage_targets"],
+        previous_end_date=pilot.end_date,
+        new_end_date=new_end_date,
+        milestones=_milestone_rows(milestones),
+    )
+    _save(request, actor=actor, reason="申请延期")
+    pilot.status = Status.EXTENSION_REQUESTED
+    _save_pilot(pilot, actor=actor, reason="申请延期", update_fields=["status"])
+    _notify(
+        _office(),
+        pilot,
+        f"延期待审批：{pilot.name}",
+        f"{org.name}申请延期至{rules.format_cn_date(new_end_date)}。理由：{texts['reason']}",
+    )
+    return request
+
+
+@transaction.atomic
+def approve_extension(*, actor, request: ExtensionRequest, note: str = "") -> ExtensionRequest:
+    """R2.4: the office approves: the end date moves, the milestones are added, and the
+    pilot's history says from when to when and why."""
+    _require_office(actor, "审批延期")
+    milestones = [
+        MilestoneData(dt.date.fromisoformat(m["due_date"]), m["title"]) for m in request.milestones
+    ]
+    _require_state(request.pilot, Status.EXTENSION_REQUESTED, action="审批延期")
+    check_extension(request.pilot, request.new_end_date, milestones)
+    pilot, request = _decide(
+        ExtensionRequest,
+        request,
+        actor=actor,
+        accepted=True,
+        note=note,
+        reason="同意延期",
+        action="审批",
+    )
+    why = (
+        f"同意延期：结束日期由{rules.format_cn_date(pilot.end_date)}延至"
+        f"{rules.format_cn_date(request.new_end_date)}。理由：{request.reason}"
+    )
+    pilot.end_date = request.new_end_date
+    pilot.status = Status.ACTIVE
+    _save_pilot(pilot, actor=actor, reason=why, update_fields=["end_date", "status"])
+    existing = set(pilot.milestones.filter(is_removed=False).values_list("due_date", "title"))
+    for m in milestones:
+        if (m.due_date, m.title) not in existing:
+            row = Milestone(pilot=pilot, due_date=m.due_date, title=m.title)
+            _save(row, actor=actor, reason="延期新增时间节点")
+    _notify(pilot.lead_department, pilot, f"已同意延期：{pilot.name}", why)
+    return request
+
+
+@transaction.atomic
+def reject_extension(*, actor, request: ExtensionRequest, reason: str) -> ExtensionRequest:
+    """R2.4: the office rejects an extension with its reasons; the pilot keeps its end date
+    and must report closure (or is purged when the grace runs out)."""
+    _require_office(actor, "审批延期")
+    reason = _require_reason(reason, "不同意的理由")
+    why = f"不同意延期：{reason}"
+    pilot, request = _decide(
+        ExtensionRequest,
+        request,
+        actor=actor,
+        accepted=False,
+        note=reason,
+        reason=why,
+        action="审批",
+    )
+    pilot.status = Status.ACTIVE
+    _save_pilot(pilot, actor=actor, reason=why, update_fields=["status"])
+    _notify(pilot.lead_department, pilot, f"延期申请未获同意：{pilot.name}", reason)
+    return request
+
+
+# --- acceptance report (R3.2) --------------------------------------------------------------
+
+
+@transaction.atomic
+def submit_acceptance_report(
+    *,
+    actor,
+    pilot: Pilot,
+    summary: str,
+    evaluator: str,
+    third_party: str = "",
+    attachment=None,
+    today: dt.date | None = None,
+) -> AcceptanceReport:
+    """R3.2: after the term, the lead unit's summary report, stating whether it evaluated the
+    pilot itself or commissioned a named third party. Due PILOT_ACCEPTANCE_REPORT_MONTHS after
+    the end date; a late one is accepted and marked with its days late. A correction is a new
+    version; the earlier ones stay."""
+    pilot = _lock(pilot)
+    org = _require_lead(actor, pilot, "报送总结验收报告")
+    _require_state(pilot, Status.CLOSURE_REPORTED, Status.CLOSED, action="报送总结验收报告")
+    errors = {}
+    if not summary.strip():
+        errors["summary"] = "请填写总结报告。"
+    if evaluator not in EvaluatorType.values:
+        errors["evaluator"] = "请选择评估方式（牵头单位自行评估或委托第三方评估）。"
+    elif evaluator == EvaluatorType.THIRD_PARTY and not third_party.strip():
+        errors["third_party"] = "委托第三方评估的，请填写第三方评估机构名称。"
+    if errors:
+        raise ValidationError(errors)
+    day = _today(today)
+    due = pilot.acceptance_report_due
+    previous = (
+        AcceptanceReport.objects.select_for_update()
+        .filter(pilot=pilot)
+        .order_by("-version")
+        .first()
+    )
+    if previous is not None and previous.is_current:
+        previous.is_current = False
+        _save(previous, actor=actor, reason="被新版本替代", update_fields=["is_current"])
+    report = AcceptanceReport(
+        pilot=pilot,
+        version=(previous.version + 1) if previous else 1,
+        summary=summary.strip(),
+        evaluator=evaluator,
+        third_party=third_party.strip() if evaluator == EvaluatorType.THIRD_PARTY else "",
+        due_date=due,
+        days_late=max(0, (day - due).days),
+        organisation=org,
+        submitted_by=actor,
+    )
+    if attachment is not None:
+        report.attachment = attachment
+    _save(report, actor=actor, reason="报送总结验收报告" if not previous else "更正总结验收报告")
+    late = f"（逾期{report.days_late}天）" if report.days_late else ""
+    _notify(_office(), pilot, f"总结验收报告{late}：{pilot.name}", f"{org.name}已报送。")
+    return report
+
+
+# --- purge and restore (R2.4) ---------------------------------------------------------------
+
+
+def purge_reason(pilot_end: dt.date) -> str:
+    return (
+        f"试点于{rules.format_cn_date(pilot_end)}到期，到期后{settings.PILOT_PURGE_GRACE_DAYS}日内"
+        "既未报告销号也未申请延期，依第二条第（四）项清理出库。"
+    )
+
+
+@transaction.atomic
+def restore_pilot(*, actor, pilot: Pilot, reason: str, today: dt.date | None = None) -> Pilot:
+    """R2.4: the office restores a purged pilot, with a reason: every field as it was, its
+    state as before the purge; from today it has a new grace period to report closure or ask
+    for an extension."""
+    _require_office(actor, "恢复入库")
+    reason = _require_reason(reason, "恢复理由")
+    pilot = _lock(pilot)
+    _require_state(pilot, Status.PURGED, action="恢复入库")
+    pilot.status = pilot.status_before_purge or Status.ACTIVE
+    pilot.status_before_purge = ""
+    pilot.purged_on = None
+    pilot.purge_reason = ""
+    pilot.restored_on = _today(today)
+    _save_pilot(
+        pilot,
+        actor=actor,
+        reason=f"恢复入库：{reason}",
+        update_fields=["status", "status_before_purge", "purged_on", "purge_reason", "restored_on"],
+    )
+    _notify(pilot.lead_department, pilot, f"试点已恢复入库：{pilot.name}", reason)
+    return pilot

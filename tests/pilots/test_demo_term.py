@@ -1,0 +1,58 @@
+"""The demo's end-of-term records, and the demo replayed through the scheduled jobs: each kind
+of overdue item (R2.2, R2.3, R2.4, R3.2), a purge (R2.4) and a reminder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from pilots.constants import DeadlineKind, Status, TermRequestStatus
+from pilots.models import ClosureReport, ExtensionRequest, JobRun, OverdueEvent, Pilot, Reminder
+
+
+@pytest.fixture(autouse=True)
+def private_files_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _load(day: dt.date) -> None:
+    moment = dt.datetime.combine(day, dt.time(9), tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(moment, tick=False):
+        call_command("load_demo", stdout=None)
+
+
+def test_demo_pilots_at_the_end_of_their_term_have_their_records_R2_4(db):
+    _load(dt.date(2026, 11, 24))
+
+    for pilot in Pilot.objects.filter(status=Status.CLOSURE_REPORTED):
+        assert pilot.closure_reports.get().status == TermRequestStatus.SUBMITTED
+    for pilot in Pilot.objects.filter(status=Status.CLOSED):
+        assert pilot.closure_reports.get().status == TermRequestStatus.ACCEPTED
+    for pilot in Pilot.objects.filter(status=Status.EXTENSION_REQUESTED):
+        request = pilot.extension_requests.get()
+        assert request.new_end_date > pilot.end_date
+    for pilot in Pilot.objects.filter(status=Status.PURGED):
+        assert pilot.purged_on and "清理出库" in pilot.purge_reason
+    assert ClosureReport.objects.exists() and ExtensionRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "day", [dt.date(2026, 11, 24), dt.date(2027, 1, 20), dt.date(2027, 4, 14), dt.date(2027, 8, 3)]
+)
+def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(db, day):
+    _load(day)
+    today = day.isoformat()
+
+    call_command("send_reminders", today=today, stdout=None)
+    call_command("flag_overdue", today=today, stdout=None)
+    call_command("purge_expired", today=today, stdout=None)
+
+    kinds = set(OverdueEvent.objects.values_list("kind", flat=True))
+    assert kinds == set(DeadlineKind.values)
+    assert Reminder.objects.exists()
+    purge = JobRun.objects.get(job="purge_expired")
+    assert purge.counts["purged"] >= 1
