@@ -1,0 +1,16 @@
+"""Background work of the ledger: thin Celery tasks around the domain functions."""
+
+from celery import shared_task
+
+from ledger.jobs import cleanup_old_renders
+from ledger.pdf import render_ledger
+
+
+@shared_task
+def render_ledger_task(render_id: int) -> None:
+    render_ledger(render_id)
+
+
+@shared_task
+def cleanup_old_renders_task(keep_days: int = 90) -> int:
+    return cleanup_old_renders(keep_days)

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from ledger import views
+
+app_name = "ledger"
+
+urlpatterns = [
+    path("", views.ledger_list, name="list"),
+    path("export.xlsx", views.ledger_export, name="export"),
+    path("todo/", views.todo, name="todo"),
+    path("filings/", views.filing_list, name="filings"),
+    path("filings/<int:pk>/decide/", views.filing_decide, name="filing_decide"),
+    path("filings/<int:pk>/plan/", views.filing_plan, name="filing_plan"),
+    path("pilots/<str:code>/file/", views.filing_create, name="file"),
+    path("pilots/<str:code>/reports/", views.pilot_reports, name="pilot_reports"),
+    path(
+        "pilots/<str:code>/reports/<int:year>/<int:quarter>/",
+        views.report_submit,
+        name="report_submit",
+    ),
+    path("reports/<int:pk>/attachment/", views.report_attachment, name="report_attachment"),
+    path("summaries/", views.summary_list, name="summaries"),
+    path("summaries/<int:year>/<int:half>/", views.summary_edit, name="summary_edit"),
+    path("summaries/view/<int:pk>/", views.summary_detail, name="summary_detail"),
+    path("renders/", views.render_list, name="renders"),
+    path("renders/<int:pk>/download/", views.render_download, name="render_download"),
+]

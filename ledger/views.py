@@ -1,0 +1,479 @@
+"""Pages of the ledger: the ledger itself (R2.3), filing (R2.2) and its confirmation,
+quarterly progress with versions, the to-do list of owed reports, half-year summaries,
+Excel export and import, and PDF ledgers rendered in the background."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import access
+from accounts.constants import OrgKind, Role
+from accounts.models import Organisation
+from ledger import services
+from ledger.constants import FilingStatus, LedgerScope, RenderStatus, SummaryStatus
+from ledger.forms import FilingForm, HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
+from ledger.models import Filing, HalfYearSummary, LedgerRender, QuarterlyReport
+from ledger.selectors import last_ended_quarter, ledger_queryset, next_deadline, owed_quarters
+from pilots.application_views import _content_disposition
+from pilots.constants import Status
+from pilots.views import _attach_errors, _bound, filtered_list
+
+LEDGER_SESSION_KEY = "ledger_filters"
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+
+@login_required
+def ledger_list(request: HttpRequest) -> HttpResponse:
+    """R2.3: every filed pilot still in the library that the user may see, with its latest
+    quarterly progress, next deadline and late flags."""
+    state = filtered_list(request, ledger_queryset(request.user), session_key=LEDGER_SESSION_KEY)
+    if isinstance(state, HttpResponse):
+        return state
+    today = timezone.localdate()
+    rows = list(state.page.object_list)
+    reported: dict[int, set] = {}
+    for pilot_id, year, quarter in QuarterlyReport.objects.filter(
+        pilot__in=rows, is_current=True
+    ).values_list("pilot_id", "year", "quarter"):
+        reported.setdefault(pilot_id, set()).add((year, quarter))
+    for pilot in rows:
+        pilot.next_deadline = next_deadline(pilot, today, reported.get(pilot.pk, set()))
+        pilot.next_overdue = pilot.next_deadline.overdue_days(today) if pilot.next_deadline else 0
+    return render(
+        request,
+        "ledger/ledger_list.html",
+        {
+            "form": state.form,
+            "page": state.page,
+            "rows": rows,
+            "sort": state.sort,
+            "query": state.query,
+            "query_without_sort": state.query_without_sort,
+            "today": today,
+            "is_office": access.is_office(request.user),
+        },
+    )
+
+
+@login_required
+def ledger_export(request: HttpRequest) -> HttpResponse:
+    """The ledger as filtered on the page, as .xlsx (streamed, constant memory)."""
+    from ledger.exports import export_ledger
+
+    state = filtered_list(request, ledger_queryset(request.user), session_key=LEDGER_SESSION_KEY)
+    if isinstance(state, HttpResponse):
+        return state
+    response = HttpResponse(
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = _content_disposition(f"改革试点台账-{stamp}.xlsx")
+    response["X-Content-Type-Options"] = "nosniff"
+    export_ledger(state.queryset, response)
+    return response
+
+
+# --- filing (R2.2) ----------------------------------------------------------------------------
+
+
+def _filing_initial(pilot) -> dict:
+    milestones = "\n".join(
+        f"{m.due_date:%Y-%m-%d} {m.title}" for m in pilot.milestones.filter(is_removed=False)
+    )
+    return {
+        "approval_authority": pilot.approval_authority,
+        "approval_doc_number": pilot.approval_doc_number,
+        "approval_date": pilot.approval_date,
+        "implementing_body": pilot.implementing_body,
+        "start_date": pilot.start_date,
+        "end_date": pilot.end_date,
+        "goal": pilot.goal,
+        "measures": pilot.measures,
+        "expected_outcomes": pilot.expected_outcomes,
+        "milestones_text": milestones,
+        "contact_person": pilot.contact_person,
+        "contact_phone": pilot.contact_phone,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def filing_create(request: HttpRequest, code: str) -> HttpResponse:
+    pilot = access.get_pilot_for(request.user, code)
+    if not services.may_file(request.user, pilot):
+        raise PermissionDenied("只有该试点的省级牵头联系部门可以报送备案。")
+    if pilot.status != Status.APPROVED:
+        messages.error(request, f"当前状态为“{pilot.get_status_display()}”，不能报送备案。")
+        return redirect(pilot)
+    form = FilingForm(_bound(request), request.FILES or None, initial=_filing_initial(pilot))
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "plan"}
+        try:
+            filing = services.submit_filing(
+                actor=request.user, pilot=pilot, data=data, plan=form.cleaned_data["plan"]
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            if filing.days_late:
+                messages.warning(
+                    request, f"备案已报送，逾期{filing.days_late}天，已标记为逾期备案。"
+                )
+            else:
+                messages.success(request, "备案已报送，待省办确认。")
+            return redirect(pilot)
+    return render(
+        request,
+        "ledger/filing_form.html",
+        {"pilot": pilot, "form": form, "today": timezone.localdate()},
+    )
+
+
+@login_required
+def filing_list(request: HttpRequest) -> HttpResponse:
+    """Filings awaiting the office's confirmation, and the latest ones decided."""
+    visible = Filing.objects.filter(pilot__in=access.visible_pilots(request.user))
+    pending = visible.filter(status=FilingStatus.SUBMITTED).select_related(
+        "pilot__lead_department", "submitted_by"
+    )
+    recent = (
+        visible.exclude(status=FilingStatus.SUBMITTED)
+        .select_related("pilot__lead_department", "decided_by")
+        .order_by("-decided_at")[:50]
+    )
+    return render(
+        request,
+        "ledger/filing_list.html",
+        {"pending": pending, "recent": recent, "is_office": access.is_office(request.user)},
+    )
+
+
+def _get_filing(user, pk: int) -> Filing:
+    filing = get_object_or_404(
+        Filing.objects.select_related("pilot"), pk=pk, pilot__in=access.visible_pilots(user)
+    )
+    return filing
+
+
+@login_required
+@require_POST
+def filing_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    filing = _get_filing(request.user, pk)
+    action = request.POST.get("action")
+    try:
+        if action == "confirm":
+            services.confirm_filing(actor=request.user, filing=filing)
+            messages.success(request, f"已确认备案，{filing.pilot.code} 列入台账。")
+        elif action == "return":
+            services.return_filing(
+                actor=request.user, filing=filing, reason=request.POST.get("reason", "")[:2000]
+            )
+            messages.success(request, "已退回备案。")
+        else:
+            messages.error(request, "未知的操作。")
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    return redirect(request.POST.get("next") or "ledger:filings")
+
+
+@login_required
+def filing_plan(request: HttpRequest, pk: int) -> FileResponse:
+    filing = _get_filing(request.user, pk)
+    return _serve(filing.plan)
+
+
+def _serve(field_file, filename: str = "") -> FileResponse:
+    if not field_file:
+        raise Http404("文件不存在。")
+    try:
+        handle = field_file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("文件不存在。") from exc
+    name = filename or field_file.name.rsplit("/", 1)[-1]
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- quarterly progress (R2.3) --------------------------------------------------------------
+
+
+@login_required
+def pilot_reports(request: HttpRequest, code: str) -> HttpResponse:
+    """A pilot's quarterly reports with every version, and the quarters still owed."""
+    pilot = access.get_pilot_for(request.user, code)
+    reports = list(
+        pilot.quarterly_reports.select_related("submitted_by").order_by(
+            "-year", "-quarter", "-version"
+        )
+    )
+    today = timezone.localdate()
+    done = {(r.year, r.quarter) for r in reports}
+    owed = [(y, q) for y, q in owed_quarters(pilot, today) if (y, q) not in done]
+    return render(
+        request,
+        "ledger/pilot_reports.html",
+        {
+            "pilot": pilot,
+            "reports": reports,
+            "owed": owed,
+            "can_report": services.may_report(request.user, pilot),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> HttpResponse:
+    pilot = access.get_pilot_for(request.user, code)
+    if not services.may_report(request.user, pilot):
+        raise PermissionDenied("只有该试点的省级牵头联系部门可以报送季度进展。")
+    current = pilot.quarterly_reports.filter(year=year, quarter=quarter, is_current=True).first()
+    initial = {name: getattr(current, name) for name in services.REPORT_FIELDS} if current else None
+    form = QuarterlyReportForm(_bound(request), request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.submit_quarterly_report(
+                actor=request.user,
+                pilot=pilot,
+                year=year,
+                quarter=quarter,
+                data=form.cleaned_data,
+                attachment=form.cleaned_data.get("attachment"),
+                correction_reason=form.cleaned_data.get("correction_reason", ""),
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            late = f"（逾期{report.days_late}天）" if report.days_late else ""
+            messages.success(request, f"已报送{report.period_label}进展{late}。")
+            return redirect("ledger:pilot_reports", code=pilot.code)
+    from pilots import rules
+
+    return render(
+        request,
+        "ledger/report_form.html",
+        {
+            "pilot": pilot,
+            "form": form,
+            "year": year,
+            "quarter": quarter,
+            "current": current,
+            "due": rules.quarterly_report_due(year, quarter) if 1 <= quarter <= 4 else None,
+        },
+    )
+
+
+@login_required
+def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
+    report = get_object_or_404(
+        QuarterlyReport, pk=pk, pilot__in=access.visible_pilots(request.user)
+    )
+    return _serve(report.attachment)
+
+
+@login_required
+def todo(request: HttpRequest) -> HttpResponse:
+    """A lead department's to-do list: pilots to file (R2.2) and exactly the quarterly reports
+    it owes (R2.3), oldest first."""
+    if access.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
+        raise PermissionDenied("待办报送清单仅供牵头部门使用。")
+    org = request.user.organisation
+    today = timezone.localdate()
+    to_file = (
+        access.visible_pilots(request.user)
+        .filter(status=Status.APPROVED)
+        .filter(Q(lead_department=org) | Q(lead_department__parent=org))
+        .order_by("approval_date", "code")
+    )
+    return render(
+        request,
+        "ledger/todo.html",
+        {"owed": services.owed_reports(org, today), "to_file": to_file, "today": today},
+    )
+
+
+# --- half-year summaries (R2.3) -------------------------------------------------------------
+
+
+def _half_years(today) -> list[tuple[int, int]]:
+    """The last four ended half years, newest first."""
+    year, quarter = last_ended_quarter(today)
+    half = 1 if quarter <= 2 else 2
+    if quarter in (1, 3):  # the half year containing that quarter has not ended yet
+        year, half = (year - 1, 2) if half == 1 else (year, 1)
+    out = []
+    for _ in range(4):
+        out.append((year, half))
+        year, half = (year - 1, 2) if half == 1 else (year, 1)
+    return out
+
+
+@login_required
+def summary_list(request: HttpRequest) -> HttpResponse:
+    """The office sees which departments have and have not submitted each half year's summary;
+    a department sees its own."""
+    from pilots import rules
+
+    today = timezone.localdate()
+    periods = _half_years(today)
+    if access.is_office(request.user):
+        departments = services.lead_departments()
+    elif access.role_of(request.user) == Role.LEAD_DEPARTMENT and request.user.organisation:
+        departments = [request.user.organisation]
+    else:
+        raise PermissionDenied("半年汇总由牵头部门报送、省办查看。")
+    summaries = {
+        (s.organisation_id, s.year, s.half): s
+        for s in HalfYearSummary.objects.filter(organisation__in=departments)
+    }
+    table = []
+    for year, half in periods:
+        due = rules.half_year_summary_due(year, half)
+        rows = []
+        for dept in departments:
+            summary = summaries.get((dept.pk, year, half))
+            submitted = summary is not None and summary.status == SummaryStatus.SUBMITTED
+            rows.append(
+                {
+                    "org": dept,
+                    "summary": summary,
+                    "submitted": submitted,
+                    "overdue_days": 0 if submitted else max(0, (today - due).days),
+                }
+            )
+        table.append(
+            {
+                "year": year,
+                "half": half,
+                "label": f"{year}年{'上' if half == 1 else '下'}半年",
+                "due": due,
+                "rows": rows,
+                "done": sum(1 for r in rows if r["submitted"]),
+            }
+        )
+    return render(
+        request,
+        "ledger/summary_list.html",
+        {"table": table, "is_office": access.is_office(request.user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
+    if access.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
+        raise PermissionDenied("只有牵头部门可以起草和报送半年汇总。")
+    if half not in (1, 2):
+        raise Http404("半年参数无效。")
+    org = request.user.organisation
+    try:
+        summary = services.draft_half_year_summary(
+            actor=request.user,
+            organisation=org,
+            year=year,
+            half=half,
+            refresh="refresh" in request.POST,
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("ledger:summaries")
+    if summary.status == SummaryStatus.SUBMITTED:
+        return render(request, "ledger/summary_view.html", {"summary": summary})
+    initial = {name: getattr(summary, name) for name in services.SUMMARY_FIELDS}
+    posting = request.method == "POST" and "refresh" not in request.POST
+    form = HalfYearSummaryForm(request.POST if posting else None, initial=initial)
+    if posting and form.is_valid():
+        try:
+            services.submit_half_year_summary(
+                actor=request.user, summary=summary, data=form.cleaned_data
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            messages.success(request, f"已报送{summary.period_label}台账汇总。")
+            return redirect("ledger:summaries")
+    return render(request, "ledger/summary_form.html", {"summary": summary, "form": form})
+
+
+@login_required
+def summary_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    summary = get_object_or_404(HalfYearSummary.objects.select_related("organisation"), pk=pk)
+    own = request.user.organisation_id == summary.organisation_id
+    if not (access.is_office(request.user) or own):
+        raise Http404("未找到该半年汇总。")
+    return render(request, "ledger/summary_view.html", {"summary": summary})
+
+
+# --- PDF ledgers ------------------------------------------------------------------------------
+
+
+def _render_departments(user):
+    if access.is_office(user):
+        return Organisation.objects.filter(kind=OrgKind.DEPARTMENT).order_by("sort_order", "code")
+    if access.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
+        return Organisation.objects.filter(pk=user.organisation_id)
+    return Organisation.objects.none()
+
+
+def visible_renders(user):
+    """The office sees every PDF ledger; a lead department those of its own department."""
+    if access.is_office(user):
+        return LedgerRender.objects.all()
+    if access.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
+        return LedgerRender.objects.filter(department_id=user.organisation_id)
+    return LedgerRender.objects.none()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def render_list(request: HttpRequest) -> HttpResponse:
+    from ledger.pdf import request_render
+
+    departments = _render_departments(request.user)
+    if not departments.exists() and not access.is_office(request.user):
+        raise PermissionDenied("PDF台账由省办和牵头部门生成。")
+    year, quarter = last_ended_quarter(timezone.localdate())
+    form = RenderRequestForm(
+        _bound(request), departments=departments, initial={"year": year, "quarter": quarter}
+    )
+    if not access.is_office(request.user):
+        form.fields["department"].required = True
+        form.fields["department"].empty_label = None
+    if request.method == "POST" and form.is_valid():
+        dept = form.cleaned_data["department"]
+        request_render(
+            actor=request.user,
+            scope=LedgerScope.DEPARTMENT if dept else LedgerScope.PROVINCE,
+            department=dept,
+            year=form.cleaned_data["year"],
+            quarter=int(form.cleaned_data["quarter"]),
+        )
+        messages.success(request, "已提交生成，完成后可在下方下载。")
+        return redirect("ledger:renders")
+    renders = visible_renders(request.user).select_related("department", "requested_by")[:50]
+    running = any(r.status in ("queued", "running") for r in renders)
+    return render(
+        request, "ledger/render_list.html", {"form": form, "renders": renders, "running": running}
+    )
+
+
+@login_required
+def render_download(request: HttpRequest, pk: int) -> FileResponse:
+    from ledger.pdf import download_name
+
+    render_row = get_object_or_404(
+        visible_renders(request.user).select_related("department"), pk=pk
+    )
+    if render_row.status != RenderStatus.DONE:
+        raise Http404("该PDF台账尚未生成完成。")
+    return _serve(render_row.file, download_name(render_row))
