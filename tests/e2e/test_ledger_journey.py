@@ -1,0 +1,174 @@
+"""The ledger journey in the browser (R2.2, R2.3): the lead department files an approved pilot
+with its plan, the office confirms it into the ledger, the department reports an ended quarter
+from its to-do list, and the office finds it in the ledger and downloads a PDF ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from ledger.constants import FilingStatus
+from ledger.models import Filing, LedgerRender, QuarterlyReport
+from ledger.selectors import last_ended_quarter
+from pilots import rules
+from pilots.constants import Status
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FILED_NAME = "西湖区生态环境损害赔偿磋商改革试点"
+REPORTING_NAME = "杭州市排污权指标市场化配置改革试点"
+PROGRESS = "完成排污权指标收储交易规则修订，新增交易23笔，成交金额1860万元。"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def switch_to(page, login):
+    """Sign the browser in as another persona (a fresh session, no shared cookies)."""
+
+    def _switch(username: str) -> None:
+        page.context.clear_cookies()
+        login(username)
+        # "**/" also matches the login page itself: wait until the home page has come
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    return _switch
+
+
+@pytest.fixture
+def approved(make_pilot, orgs):
+    today = timezone.localdate()
+    start = today + dt.timedelta(days=10)
+    return make_pilot(
+        name=FILED_NAME,
+        status=Status.APPROVED,
+        approval_date=today - dt.timedelta(days=3),
+        approval_doc_number="浙环函〔2026〕88号",
+        start_date=start,
+        end_date=start + dt.timedelta(days=364),
+        ledger_since=None,
+        contact_person="",
+        contact_phone="",
+        regions=[orgs["county"]],
+    )
+
+
+@pytest.fixture
+def reporting(make_pilot, orgs):
+    """A ledger pilot that entered the ledger in the last ended quarter and owes its report."""
+    year, quarter = last_ended_quarter(timezone.localdate())
+    start = rules.quarter_end(year, quarter).replace(month=3 * quarter - 2, day=1)
+    return make_pilot(
+        name=REPORTING_NAME,
+        status=Status.ACTIVE,
+        start_date=start,
+        end_date=start + dt.timedelta(days=364),
+        ledger_since=start + dt.timedelta(days=5),
+        regions=[orgs["hangzhou"]],
+    )
+
+
+def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
+    page, switch_to, shot, personas, approved, reporting, tmp_path
+):
+    year, quarter = last_ended_quarter(timezone.localdate())
+
+    # --- the department files the approved pilot with its plan (R2.2) ---
+    switch_to("dept")
+    page.goto(approved.get_absolute_url())
+    assert "已批复待备案" in page.locator("h1").inner_text()
+    shot("dept-approved-pilot")
+    page.click("a:has-text('报送备案')")
+    page.wait_for_url(f"**/ledger/pilots/{approved.code}/file/")
+    assert "生态文明领域新增改革试点项目备案表" in page.locator("h1").inner_text()
+    assert page.input_value("#id_approval_doc_number") == "浙环函〔2026〕88号"
+    page.fill("#id_contact_person", "王明")
+    page.fill("#id_contact_phone", "0571-87654321")
+    page.fill("#id_milestones_text", f"{approved.end_date:%Y-%m-%d} 形成赔偿磋商制度")
+    page.set_input_files(
+        "#id_plan", files=[{"name": "试点方案.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    shot("dept-filing-form")
+    page.click("button:has-text('报送备案')")
+    page.wait_for_url(f"**/pilots/{approved.code}/")
+    assert "备案已报送，待省办确认。" in page.locator(".messages").inner_text()
+    assert "备案待确认" in page.locator("h1").inner_text()
+    shot("dept-filed")
+    filing = Filing.objects.get(pilot=approved)
+    assert (filing.status, filing.days_late, filing.contact_person) == (
+        FilingStatus.SUBMITTED,
+        0,
+        "王明",
+    )
+
+    # --- the office confirms it: the pilot enters the ledger (R2.3) ---
+    switch_to("office")
+    page.goto("/ledger/filings/")
+    row = page.locator("tr", has_text=FILED_NAME)
+    assert "按期" in row.inner_text()
+    shot("office-filings")
+    row.locator("button:has-text('确认，列入台账')").click()
+    page.wait_for_url("**/ledger/filings/")
+    assert f"已确认备案，{approved.code} 列入台账。" in page.locator(".messages").inner_text()
+    shot("office-confirmed")
+    approved.refresh_from_db()
+    assert (approved.status, approved.ledger_since) == (Status.ACTIVE, timezone.localdate())
+
+    # --- the department reports an ended quarter from its to-do list (R2.3) ---
+    switch_to("dept")
+    page.goto("/ledger/todo/")
+    owed = page.locator("tr", has_text=REPORTING_NAME)
+    assert f"{year}年第{quarter}季度" in owed.inner_text()
+    assert page.locator("tr", has_text=FILED_NAME).count() == 0  # nothing owed yet, nor to file
+    shot("dept-todo")
+    owed.locator("a:has-text('报送')").click()
+    page.wait_for_url(f"**/ledger/pilots/{reporting.code}/reports/{year}/{quarter}/")
+    page.fill("#id_progress", PROGRESS)
+    page.fill("#id_milestones_reached", "交易规则修订阶段目标已完成。")
+    page.fill("#id_problems", "部分企业对排污权抵押融资了解不足。")
+    page.fill("#id_next_steps", "开展排污权抵押贷款政策宣讲。")
+    shot("dept-report-form")
+    page.click("button:has-text('报送')")
+    page.wait_for_url(f"**/ledger/pilots/{reporting.code}/reports/")
+    assert f"已报送{year}年第{quarter}季度进展" in page.locator(".messages").inner_text()
+    shot("dept-reports")
+    report = QuarterlyReport.objects.get(pilot=reporting)
+    assert (report.year, report.quarter, report.version) == (year, quarter, 1)
+
+    # --- the office finds both in the ledger ---
+    switch_to("office")
+    page.goto("/ledger/?reset=1")
+    page.wait_for_url("**/ledger/")
+    table = page.locator("table").inner_text()
+    assert FILED_NAME in table and REPORTING_NAME in table
+    reporting_row = page.locator("tr", has_text=REPORTING_NAME)
+    assert f"{year}年Q{quarter}" in reporting_row.inner_text()
+    assert PROGRESS[:20] in reporting_row.inner_text()
+    shot("office-ledger")
+
+    # --- and prints the province's PDF ledger for that quarter ---
+    page.click("a:has-text('PDF台账')")
+    page.wait_for_url("**/ledger/renders/")
+    assert page.input_value("#id_year") == str(year)
+    page.click("button:has-text('生成')")
+    page.wait_for_url("**/ledger/renders/")
+    download_link = page.locator("a:has-text('下载')").first
+    download_link.wait_for(timeout=90_000)
+    shot("office-renders")
+    with page.expect_download() as info:
+        download_link.click()
+    download = info.value
+    saved = Path(tmp_path) / "ledger.pdf"
+    download.save_as(saved)
+    assert download.suggested_filename.endswith(".pdf")
+    assert saved.read_bytes().startswith(b"%PDF-")
+    render = LedgerRender.objects.get()
+    assert (render.status, render.year, render.quarter) == ("done", year, quarter)
+    assert render.rows == 2
