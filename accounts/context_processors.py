@@ -1,6 +1,17 @@
 from django.http import HttpRequest
 
 
+# Pages of the pilots app that have a top-bar entry of their own.
+_OWN_NAV = {"term_queue", "overdue", "overdue_export", "purged", "jobs"}
+
+
+def _pilot_library(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.app_name != "pilots":
+        return False
+    return "call" not in match.url_name and match.url_name not in _OWN_NAV
+
+
 def organisation(request: HttpRequest) -> dict:
     """The user's organisation, role and unread notices, for the top bar."""
     user = getattr(request, "user", None)
@@ -15,5 +26,6 @@ def organisation(request: HttpRequest) -> dict:
         "current_role": user.get_role_display(),
         "nav_is_office": access.is_office(user),
         "nav_is_lead": access.role_of(user) == Role.LEAD_DEPARTMENT,
+        "nav_pilot_library": _pilot_library(request),
         "unread_count": notices_for(user).filter(read_at__isnull=True).count(),
     }

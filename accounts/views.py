@@ -5,13 +5,14 @@ from django.utils import timezone
 
 from pilots import rules
 from pilots.models import Call
-from pilots.selectors import status_counts, work_sections
+from pilots.selectors import open_overdue_for, status_counts, upcoming_deadlines, work_sections
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """ "My work": what the user's organisation has to do, with each deadline's clause."""
     today = timezone.localdate()
+    overdue, overdue_total = open_overdue_for(request.user, today)
     return render(
         request,
         "accounts/home.html",
@@ -19,6 +20,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "today": today,
             "sections": work_sections(request.user, today),
             "counts": status_counts(request.user),
+            "overdue": overdue,
+            "overdue_total": overdue_total,
+            "upcoming": upcoming_deadlines(request.user, today),
             "open_calls": Call.objects.filter(
                 is_cancelled=False, deadline__gte=timezone.now()
             ).order_by("deadline")[:10],

@@ -394,9 +394,14 @@ class PilotFilterForm(forms.Form):
         empty_label="全部牵头部门",
         to_field_name="code",
     )
+    overdue = forms.BooleanField(label="仅看有逾期事项的", required=False)
 
     def filter(self, qs):
         data = self.cleaned_data
+        if data.get("overdue"):
+            from pilots.selectors import open_overdue_exists
+
+            qs = qs.filter(open_overdue_exists())
         if data.get("q"):
             term = data["q"].strip()
             qs = qs.filter(Q(code__icontains=term) | Q(name__icontains=term))

@@ -251,6 +251,29 @@ class JobRun(models.Model):
     def __str__(self) -> str:
         return f"{self.get_job_display()} {self.today}"
 
+    COUNT_LABELS = {
+        "flagged": "新增逾期",
+        "resolved": "解除",
+        "reopened": "重新逾期",
+        "open": "未解除",
+        "purged": "清理出库",
+        "reminded": "发送提醒",
+    }
+
+    @property
+    def counts_display(self) -> list[tuple[str, int]]:
+        """The run's counts with Chinese labels: 新增逾期·备案 3, 解除 1 …"""
+        shown = []
+        for key, value in self.counts.items():
+            base, _, kind = key.partition("_")
+            if key in self.COUNT_LABELS:
+                shown.append((self.COUNT_LABELS[key], value))
+            elif base in self.COUNT_LABELS and kind in DeadlineKind.values:
+                shown.append((f"{self.COUNT_LABELS[base]}·{DeadlineKind(kind).label}", value))
+            else:
+                shown.append((key, value))
+        return shown
+
     @property
     def seconds(self) -> float | None:
         if self.finished_at is None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 
 from accounts.access import role_of
 from accounts.constants import Role
 from pilots import rules
 from pilots.constants import Status
-from pilots.models import Pilot
+from pilots.models import ClosureReport, ExtensionRequest, OverdueEvent, Pilot
 
 # ?sort= values the pilot list accepts → ORDER BY.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -29,13 +30,48 @@ SORTS: dict[str, tuple[str, ...]] = {
 DEFAULT_SORT = "-code"
 
 
+def open_overdue_exists() -> Exists:
+    """True for a pilot with an unresolved overdue event (R2.2, R2.3, R2.4, R3.2)."""
+    return Exists(OverdueEvent.objects.filter(pilot=OuterRef("pk"), resolved_on__isnull=True))
+
+
 def pilot_list_queryset(user) -> QuerySet[Pilot]:
     """Visible pilots with what a list row shows, in a fixed number of queries."""
     return (
         Pilot.objects.restrict(user)
         .select_related("lead_department", "applicant")
         .prefetch_related("regions")
+        .annotate(has_overdue=open_overdue_exists())
     )
+
+
+def responsible_org_ids(user) -> list[int] | None:
+    """The organisations whose deadlines `user` answers for: None means all (the office); a
+    lead department answers for itself and its divisions; others for none."""
+    from accounts.models import Organisation
+
+    role = role_of(user)
+    if role in (Role.OFFICE, Role.ADMIN):
+        return None
+    if role == Role.LEAD_DEPARTMENT and user.organisation_id is not None:
+        children = Organisation.objects.filter(parent_id=user.organisation_id)
+        return [user.organisation_id, *children.values_list("pk", flat=True)]
+    return []
+
+
+def overdue_events_for(user) -> QuerySet[OverdueEvent]:
+    """Overdue events `user` may see: all for the office, its own (and its divisions') for a
+    lead department, those of the pilots it sees for a prefecture or county."""
+    role = role_of(user)
+    events = OverdueEvent.objects.all()
+    if role is None:
+        return events.none()
+    if role in (Role.OFFICE, Role.ADMIN):
+        return events
+    if role == Role.LEAD_DEPARTMENT:
+        org = user.organisation_id
+        return events.filter(Q(organisation_id=org) | Q(organisation__parent_id=org))
+    return events.filter(pilot__in=Pilot.objects.restrict(user).values("pk"))
 
 
 @dataclass
@@ -148,6 +184,7 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
                 ),
             ),
         )
+        sections.insert(0, _term_decisions(visible, today))
         endorsed = visible.filter(status=Status.ENDORSED).order_by("updated_at")
         sections.insert(
             0,
@@ -193,6 +230,99 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
     return sections
 
 
+def _term_decisions(visible, today: dt.date) -> WorkSection:
+    """R2.4: closure reports and extension requests waiting for the office, oldest first."""
+    pending = visible.filter(
+        status__in=[Status.CLOSURE_REPORTED, Status.EXTENSION_REQUESTED]
+    ).order_by("updated_at", "code")
+    return WorkSection(
+        title="待审核的销号与延期",
+        clause="R2.4",
+        items=[
+            WorkItem(
+                pilot=p,
+                what="审核销号" if p.status == Status.CLOSURE_REPORTED else "审批延期",
+                clause="R2.4",
+                due=None,
+                today=today,
+            )
+            for p in pending.select_related("lead_department")[:ROW_LIMIT]
+        ],
+    )
+
+
+UPCOMING_DAYS = 7
+
+
+@dataclass
+class DueRow:
+    """A deadline as the home page shows it."""
+
+    kind_label: str
+    label: str
+    due: dt.date
+    clause: str
+    days: int
+    url: str = ""
+
+
+def upcoming_deadlines(user, today: dt.date) -> list[DueRow]:
+    """The open deadlines of the organisations `user` answers for in the next UPCOMING_DAYS
+    days (today included), soonest first."""
+    from pilots.deadlines import open_deadlines
+
+    orgs = responsible_org_ids(user)
+    if orgs == []:
+        return []
+    dues = open_deadlines(
+        due_from=today,
+        due_before=today + dt.timedelta(days=UPCOMING_DAYS + 1),
+        organisation_ids=orgs,
+    )[:ROW_LIMIT]
+    codes = dict(
+        Pilot.objects.filter(pk__in={d.pilot_id for d in dues if d.pilot_id}).values_list(
+            "pk", "code"
+        )
+    )
+    return [
+        DueRow(
+            kind_label=d.kind_label,
+            label=d.label,
+            due=d.due,
+            clause=d.clause,
+            days=(d.due - today).days,
+            url=reverse("pilots:detail", args=[codes[d.pilot_id]]) if d.pilot_id in codes else "",
+        )
+        for d in dues
+    ]
+
+
+def open_overdue_for(user, today: dt.date):
+    """(the oldest open overdue events `user` sees, each with its days late; how many open
+    events there are in all)."""
+    events = overdue_events_for(user).filter(resolved_on__isnull=True)
+    rows = list(events.select_related("pilot", "organisation").order_by("due_date", "pk")[:10])
+    for row in rows:
+        row.days_late = (today - row.due_date).days
+    return rows, (events.count() if len(rows) == 10 else len(rows))
+
+
+def pending_term_requests(user):
+    """Submitted closure reports and extension requests of the pilots `user` sees."""
+    from pilots.constants import TermRequestStatus
+
+    visible = Pilot.objects.restrict(user).values("pk")
+    closures = ClosureReport.objects.filter(status=TermRequestStatus.SUBMITTED, pilot__in=visible)
+    extensions = ExtensionRequest.objects.filter(
+        status=TermRequestStatus.SUBMITTED, pilot__in=visible
+    )
+    related = ("pilot", "pilot__lead_department", "organisation", "submitted_by")
+    return (
+        list(closures.select_related(*related).order_by("submitted_at", "pk")),
+        list(extensions.select_related(*related).order_by("submitted_at", "pk")),
+    )
+
+
 def status_counts(user) -> list[tuple[str, str, int]]:
     """(status, label, count) of the pilots the user sees, in life-cycle order."""
     from django.db.models import Count
@@ -211,6 +341,12 @@ __all__ = [
     "SORTS",
     "DEFAULT_SORT",
     "pilot_list_queryset",
+    "open_overdue_exists",
+    "responsible_org_ids",
+    "overdue_events_for",
+    "pending_term_requests",
+    "upcoming_deadlines",
+    "open_overdue_for",
     "work_sections",
     "status_counts",
     "rules",

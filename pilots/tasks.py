@@ -7,15 +7,15 @@ from pilots import jobs
 
 
 @shared_task(ignore_result=True)
-def flag_overdue_task() -> None:
-    jobs.flag_overdue(triggered_by="定时任务")
+def flag_overdue_task(triggered_by: str = "定时任务") -> None:
+    jobs.flag_overdue(triggered_by=triggered_by)
 
 
 @shared_task(ignore_result=True)
-def purge_expired_task() -> None:
-    jobs.purge_expired(triggered_by="定时任务")
+def purge_expired_task(triggered_by: str = "定时任务") -> None:
+    jobs.purge_expired(triggered_by=triggered_by)
 
 
 @shared_task(ignore_result=True)
-def send_reminders_task() -> None:
-    jobs.send_reminders(triggered_by="定时任务")
+def send_reminders_task(triggered_by: str = "定时任务") -> None:
+    jobs.send_reminders(triggered_by=triggered_by)

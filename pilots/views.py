@@ -29,7 +29,18 @@ from pilots.history import entries_for
 from pilots.selectors import DEFAULT_SORT, SORTS, pilot_list_queryset
 
 FILTER_SESSION_KEY = "pilot_list_filters"
-FILTER_KEYS = ("q", "status", "field", "tier", "kind", "prefecture", "lead", "sort", "per_page")
+FILTER_KEYS = (
+    "q",
+    "status",
+    "field",
+    "tier",
+    "kind",
+    "prefecture",
+    "lead",
+    "overdue",
+    "sort",
+    "per_page",
+)
 
 
 @dataclass
@@ -135,6 +146,9 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
         "can_file": pilot.status == Status.APPROVED and may_file(request.user, pilot),
         "filings": pilot.filings.select_related("submitted_by", "decided_by").order_by("-version"),
     }
+    from pilots.term_views import term_context
+
+    context.update(term_context(request.user, pilot))
     if pilot.origin == Origin.CALL:
         from pilots.application_views import _screening_role
 
