@@ -498,6 +498,10 @@ def apply_import(*, actor, batch: ImportBatch) -> ImportBatch:
                 return locked
             if locked.kind == ImportKind.PILOTS:
                 _write_pilots(actor, result.items)
+                # New rows got their codes while being written: the preview records them.
+                codes = {item.row: item.code for item in result.items}
+                for line in result.preview:
+                    line["code"] = codes.get(line["row"], line["code"])
             else:
                 _write_plan(actor, result.plan, result.items)
             locked.status = ImportStatus.APPLIED

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ledger import views
+from ledger import import_views, views
 
 app_name = "ledger"
 
@@ -22,6 +22,12 @@ urlpatterns = [
     path("summaries/", views.summary_list, name="summaries"),
     path("summaries/<int:year>/<int:half>/", views.summary_edit, name="summary_edit"),
     path("summaries/view/<int:pk>/", views.summary_detail, name="summary_detail"),
+    path("import/", import_views.import_upload, name="import"),
+    path("import/plan-sample.xlsx", import_views.import_sample, name="import_sample"),
+    path("import/<int:pk>/", import_views.import_batch, name="import_batch"),
+    path("import/<int:pk>/apply/", import_views.import_apply, name="import_apply"),
+    path("plans/", import_views.plan_list, name="plans"),
+    path("plans/<int:pk>/", import_views.plan_detail, name="plan_detail"),
     path("renders/", views.render_list, name="renders"),
     path("renders/<int:pk>/download/", views.render_download, name="render_download"),
 ]
