@@ -6,6 +6,7 @@ of statements, and simple-history's `bulk_create_with_history` as many again. He
 travel as one parameter per column (PostgreSQL: arrays expanded with `unnest`) or as one JSON
 document (SQLite: `json_each`), and their history rows are copied from the inserted rows by
 their unique key in one `INSERT … SELECT`: two statements whatever the number of rows.
+Updating many rows, each with its own values, is done the same way (`update_with_history`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 from django.db import connection, models
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 
 def _columns(model) -> list[models.Field]:
@@ -47,7 +48,9 @@ def _insert(model, objs: Sequence[models.Model]) -> None:
             )
 
 
-def _copy_history(model, key_field: str, keys: list, *, reason: str, user_id=None) -> None:
+def _copy_history(
+    model, key_field: str, keys: list, *, reason: str, user_id=None, history_type: str = "+"
+) -> None:
     history = model.history.model
     main = connection.ops.quote_name(model._meta.db_table)
     hist = connection.ops.quote_name(history._meta.db_table)
@@ -66,8 +69,8 @@ def _copy_history(model, key_field: str, keys: list, *, reason: str, user_id=Non
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {hist} ({names}, {extra}) "
-            f"SELECT {names}, %s, %s, '+', %s FROM {main} WHERE {where}",
-            [now, reason, user_id, param],
+            f"SELECT {names}, %s, %s, %s, %s FROM {main} WHERE {where}",
+            [now, reason, history_type, user_id, param],
         )
 
 
@@ -84,6 +87,58 @@ def insert_with_history(
         return
     _insert(model, objs)
     _copy_history(model, key_field, [getattr(o, key_field) for o in objs], reason=reason)
+
+
+def update_with_history(
+    model, objs: Sequence[models.Model], fields: Sequence[str], *, reason: str
+) -> None:
+    """Write `fields` of `objs` (existing rows of `model`, each with its own values) and one
+    history row each ("~", with `reason`), in two statements: an UPDATE … FROM the values sent
+    as arrays (PostgreSQL) or one JSON document (SQLite), then the history copied from the
+    updated rows. Django's bulk_update builds a CASE expression per row and field, which costs
+    more than the database's work at a few thousand rows. Other databases fall back to
+    simple-history's bulk_update_with_history."""
+    if not objs:
+        return
+    if connection.vendor not in ("postgresql", "sqlite"):
+        bulk_update_with_history(
+            list(objs), model, list(fields), batch_size=2000, default_change_reason=reason
+        )
+        return
+    pk = model._meta.pk
+    targets = [model._meta.get_field(name) for name in fields]
+    for field in targets:
+        if getattr(field, "auto_now", False):
+            now = timezone.now()
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk_col = connection.ops.quote_name(pk.column)
+    sets = ", ".join(
+        f"{connection.ops.quote_name(f.column)} = d.c{i}" for i, f in enumerate(targets)
+    )
+    columns = [pk, *targets]
+    aliases = ", ".join(["pk", *(f"c{i}" for i in range(len(targets)))])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS d({aliases}) "
+                f"WHERE {table}.{pk_col} = d.pk",
+                [_values(f, objs) for f in columns],
+            )
+        else:
+            rows = [list(r) for r in zip(*(_values(f, objs) for f in columns), strict=True)]
+            picks = ", ".join(
+                f"json_extract(value, '$[{i}]') AS {alias}"
+                for i, alias in enumerate(aliases.split(", "))
+            )
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM (SELECT {picks} FROM json_each(%s)) AS d "
+                f"WHERE {table}.{pk_col} = d.pk",
+                [json.dumps(rows, ensure_ascii=False, default=str)],
+            )
+    _copy_history(model, pk.name, [o.pk for o in objs], reason=reason, history_type="~")
 
 
 def insert_rows(model, objs: Sequence[models.Model]) -> None:

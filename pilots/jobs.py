@@ -25,13 +25,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from accounts.constants import OrgKind
 from accounts.models import Notification, Organisation
 from accounts.notify import notify_many
 from pilots import rules
-from pilots.bulk import insert_rows, insert_with_history
+from pilots.bulk import insert_rows, insert_with_history, update_with_history
 from pilots.constants import DeadlineKind, JobName, JobStatus, Status, TermRequestStatus
 from pilots.deadlines import Due, open_deadlines
 from pilots.models import (
@@ -47,7 +46,6 @@ from pilots.term import purge_reason
 
 logger = logging.getLogger(__name__)
 
-BATCH = 2000
 # A notice lists at most this many items; the rest are counted.
 NOTICE_ITEMS = 30
 PURGE_REASON = "到期未销号也未申请延期，清理出库"
@@ -170,13 +168,7 @@ def _flag_overdue(today: dt.date) -> dict:
             else:
                 row.resolved_on = None
                 reopened += 1
-        bulk_update_with_history(
-            rows,
-            OverdueEvent,
-            ["resolved_on"],
-            batch_size=BATCH,
-            default_change_reason="逾期事项状态更新",
-        )
+        update_with_history(OverdueEvent, rows, ["resolved_on"], reason="逾期事项状态更新")
     if new:
         insert_with_history(OverdueEvent, new, key_field="key", reason="标记逾期")
         items: dict[int, list[str]] = defaultdict(list)
@@ -238,12 +230,11 @@ def _purge_expired(today: dt.date) -> dict:
         pilot.status = Status.PURGED
         pilot.purged_on = today
         pilot.purge_reason = purge_reason(pilot.end_date)
-    bulk_update_with_history(
-        pilots,
+    update_with_history(
         Pilot,
+        pilots,
         ["status", "status_before_purge", "purged_on", "purge_reason", "updated_at"],
-        batch_size=BATCH,
-        default_change_reason=PURGE_REASON,
+        reason=PURGE_REASON,
     )
     items: dict[int, list[str]] = defaultdict(list)
     for pilot in pilots:

@@ -512,6 +512,46 @@ def test_a_backlog_of_events_is_written_with_history_in_two_statements(orgs, mak
     assert OverdueEvent.history.count() == 1500
 
 
+def test_a_backlog_of_purges_is_written_with_history_in_two_statements_R2_4(orgs, make_pilot):
+    """Each purged pilot keeps its own end date in its reason; the rows and their history are
+    written in two statements, not a CASE expression per row and field."""
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from pilots.bulk import update_with_history
+
+    pilots = [
+        make_pilot(start_date=D(2023, 1, 1), end_date=D(2024, 1, 1) + dt.timedelta(days=i))
+        for i in range(300)
+    ]
+    for pilot in pilots:
+        pilot.status_before_purge, pilot.status = pilot.status, Status.PURGED
+        pilot.purged_on = D(2026, 11, 20)
+        pilot.purge_reason = term.purge_reason(pilot.end_date)
+    with CaptureQueriesContext(conn) as queries:
+        update_with_history(
+            Pilot,
+            pilots,
+            ["status", "status_before_purge", "purged_on", "purge_reason", "updated_at"],
+            reason="清理出库",
+        )
+
+    assert len(queries) == 2
+    last = Pilot.objects.get(pk=pilots[-1].pk)
+    assert (last.status, last.status_before_purge, last.purged_on) == (
+        Status.PURGED,
+        Status.ACTIVE,
+        D(2026, 11, 20),
+    )
+    assert "2024年10月26日到期" in last.purge_reason
+    assert Pilot.objects.get(pk=pilots[0].pk).purge_reason.startswith("试点于2024年1月1日到期")
+    history = last.history.first()
+    assert (history.history_type, history.history_change_reason) == ("~", "清理出库")
+    assert (history.status, history.purge_reason) == (Status.PURGED, last.purge_reason)
+    assert Pilot.history.filter(history_type="~").count() == 300
+    assert last.updated_at > pilots[0].created_at
+
+
 def test_overdue_notice_goes_out_by_email_once(
     make_pilot, personas, mailoutbox, django_capture_on_commit_callbacks
 ):
