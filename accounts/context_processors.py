@@ -1,6 +1,5 @@
 from django.http import HttpRequest
 
-
 # Pages of the pilots app that have a top-bar entry of their own.
 _OWN_NAV = {"term_queue", "overdue", "overdue_export", "purged", "jobs"}
 
