@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from ledger.jobs import cleanup_old_renders
+from ledger.jobs import cleanup_old_renders, render_ledgers
 from ledger.pdf import render_ledger
 
 
@@ -14,3 +14,8 @@ def render_ledger_task(render_id: int) -> None:
 @shared_task
 def cleanup_old_renders_task(keep_days: int = 90) -> int:
     return cleanup_old_renders(keep_days)
+
+
+@shared_task(ignore_result=True)
+def render_ledgers_task(triggered_by: str = "定时任务") -> None:
+    render_ledgers(triggered_by=triggered_by)

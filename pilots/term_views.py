@@ -518,6 +518,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def _run_now(request: HttpRequest) -> HttpResponse:
+    from ledger.tasks import render_ledgers_task
     from pilots import tasks
 
     name = request.POST.get("job", "")
@@ -525,6 +526,7 @@ def _run_now(request: HttpRequest) -> HttpResponse:
         JobName.FLAG_OVERDUE: tasks.flag_overdue_task,
         JobName.PURGE_EXPIRED: tasks.purge_expired_task,
         JobName.SEND_REMINDERS: tasks.send_reminders_task,
+        JobName.RENDER_LEDGERS: render_ledgers_task,
     }.get(name)
     if task is None:
         messages.error(request, "未知的定时任务。")

@@ -378,7 +378,10 @@ def test_the_jobs_have_beat_schedules_the_office_can_change(db):
         "pilots.tasks.flag_overdue_task",
         "pilots.tasks.purge_expired_task",
         "pilots.tasks.send_reminders_task",
+        "ledger.tasks.render_ledgers_task",
     } <= tasks
+    quarterly = PeriodicTask.objects.get(task="ledger.tasks.render_ledgers_task").crontab
+    assert (quarterly.day_of_month, quarterly.month_of_year) == ("11", "1,4,7,10")
 
 
 def test_the_task_runs_the_job(make_pilot):

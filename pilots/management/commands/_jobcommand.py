@@ -19,6 +19,9 @@ def parse_day(value: str) -> dt.date:
 class JobCommand(BaseCommand):
     job = ""
 
+    def function(self):
+        return JOBS[self.job]
+
     def add_arguments(self, parser):
         parser.add_argument(
             "--today", help="按该日期运行（YYYY-MM-DD），用于补跑或重放某一天；默认今天"
@@ -26,7 +29,7 @@ class JobCommand(BaseCommand):
 
     def handle(self, *args, today: str | None = None, **options):
         day = parse_day(today) if today else None
-        run = JOBS[self.job](day, triggered_by="命令行")
+        run = self.function()(day, triggered_by="命令行")
         counts = "，".join(f"{k}={v}" for k, v in run.counts.items()) or "无变化"
         self.stdout.write(
             self.style.SUCCESS(
