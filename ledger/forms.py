@@ -5,16 +5,10 @@ from __future__ import annotations
 from django import forms
 
 from pilots.forms import DATE_WIDGET
-from pilots.uploads import validate_attachment
+from pilots.uploads import checked_attachment
 from pilots.validators import validate_doc_number, validate_phone
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
-
-
-def _attachment(upload):
-    if upload:
-        validate_attachment(upload)
-    return upload
 
 
 class FilingForm(forms.Form):
@@ -47,7 +41,7 @@ class FilingForm(forms.Form):
         self.fields["plan"].error_messages["required"] = "请上传试点方案（备案须附试点方案）。"
 
     def clean_plan(self):
-        return _attachment(self.cleaned_data.get("plan"))
+        return checked_attachment(self.cleaned_data.get("plan"))
 
 
 class QuarterlyReportForm(forms.Form):
@@ -65,7 +59,7 @@ class QuarterlyReportForm(forms.Form):
         self.fields["progress"].error_messages["required"] = "请填写工作进展。"
 
     def clean_attachment(self):
-        return _attachment(self.cleaned_data.get("attachment"))
+        return checked_attachment(self.cleaned_data.get("attachment"))
 
 
 class HalfYearSummaryForm(forms.Form):

@@ -10,15 +10,9 @@ from accounts.constants import OrgKind
 from accounts.models import Organisation
 from pilots.constants import DeadlineKind, EvaluatorType
 from pilots.forms import DATE_WIDGET, MilestoneForm
-from pilots.uploads import validate_attachment
+from pilots.uploads import checked_attachment
 
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
-
-
-def _attachment(upload):
-    if upload:
-        validate_attachment(upload)
-    return upload
 
 
 class _Required(forms.Form):
@@ -43,7 +37,7 @@ class ClosureForm(_Required):
     )
 
     def clean_attachment(self):
-        return _attachment(self.cleaned_data.get("attachment"))
+        return checked_attachment(self.cleaned_data.get("attachment"))
 
 
 class ExtensionForm(_Required):
@@ -82,7 +76,7 @@ class AcceptanceForm(_Required):
         self.fields["evaluator"].error_messages["required"] = "请选择评估方式。"
 
     def clean_attachment(self):
-        return _attachment(self.cleaned_data.get("attachment"))
+        return checked_attachment(self.cleaned_data.get("attachment"))
 
 
 class DecisionForm(forms.Form):

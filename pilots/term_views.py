@@ -154,27 +154,41 @@ def closure_create(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _decide(request: HttpRequest, record, *, accept, refuse, accepted: str, refused: str):
+    """The office's decision on a closure report or an extension request: `accept(note)` or
+    `refuse(reason)`, then back to the page it was made on with what happened."""
+    back = _back(request, record.pilot.get_absolute_url())
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        _form_messages(request, form)
+        return redirect(back)
+    note = form.cleaned_data["note"]
+    try:
+        if form.cleaned_data["decision"] == DecisionForm.ACCEPT:
+            accept(note)
+            messages.success(request, accepted)
+        else:
+            refuse(note)
+            messages.success(request, refused)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    return redirect(back)
+
+
 @login_required
 @require_POST
 def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not access.is_office(request.user):
         raise PermissionDenied("只有省办可以审核销号。")
     report = get_object_or_404(ClosureReport.objects.select_related("pilot"), pk=pk)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        _form_messages(request, form)
-        return redirect(_back(request, report.pilot.get_absolute_url()))
-    note = form.cleaned_data["note"]
-    try:
-        if form.cleaned_data["decision"] == DecisionForm.ACCEPT:
-            term.accept_closure(actor=request.user, report=report, note=note)
-            messages.success(request, f"已同意{report.pilot.name}销号。")
-        else:
-            term.return_closure(actor=request.user, report=report, reason=note)
-            messages.success(request, f"已退回{report.pilot.name}的销号报告。")
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    return redirect(_back(request, report.pilot.get_absolute_url()))
+    return _decide(
+        request,
+        report,
+        accept=lambda note: term.accept_closure(actor=request.user, report=report, note=note),
+        refuse=lambda note: term.return_closure(actor=request.user, report=report, reason=note),
+        accepted=f"已同意{report.pilot.name}销号。",
+        refused=f"已退回{report.pilot.name}的销号报告。",
+    )
 
 
 def _form_messages(request: HttpRequest, form) -> None:
@@ -237,24 +251,14 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not access.is_office(request.user):
         raise PermissionDenied("只有省办可以审批延期。")
     ext = get_object_or_404(ExtensionRequest.objects.select_related("pilot"), pk=pk)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        _form_messages(request, form)
-        return redirect(_back(request, ext.pilot.get_absolute_url()))
-    note = form.cleaned_data["note"]
-    try:
-        if form.cleaned_data["decision"] == DecisionForm.ACCEPT:
-            term.approve_extension(actor=request.user, request=ext, note=note)
-            messages.success(
-                request,
-                f"已同意{ext.pilot.name}延期至{rules.format_cn_date(ext.new_end_date)}。",
-            )
-        else:
-            term.reject_extension(actor=request.user, request=ext, reason=note)
-            messages.success(request, f"已不同意{ext.pilot.name}的延期申请。")
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    return redirect(_back(request, ext.pilot.get_absolute_url()))
+    return _decide(
+        request,
+        ext,
+        accept=lambda note: term.approve_extension(actor=request.user, request=ext, note=note),
+        refuse=lambda note: term.reject_extension(actor=request.user, request=ext, reason=note),
+        accepted=f"已同意{ext.pilot.name}延期至{rules.format_cn_date(ext.new_end_date)}。",
+        refused=f"已不同意{ext.pilot.name}的延期申请。",
+    )
 
 
 # --- acceptance report (R3.2) ---------------------------------------------------------------

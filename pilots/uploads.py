@@ -68,3 +68,10 @@ def validate_attachment(upload) -> str:
     if kind == "zip":
         return check_office_zip(upload)
     raise ValidationError("只接受 PDF、DOCX 或 XLSX 文件。")
+
+
+def checked_attachment(upload):
+    """A form's clean_<file> helper: the upload, checked by validate_attachment, or None."""
+    if upload:
+        validate_attachment(upload)
+    return upload

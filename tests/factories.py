@@ -71,3 +71,31 @@ class PilotFactory(factory.django.DjangoModelFactory):
     def regions(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook
         if create and extracted:
             obj.regions.set(extracted)
+
+
+def ledger_sheet_row(**cells) -> list:
+    """One row of the ledger workbook (the export's and the import's format) as a user would
+    type it: valid unless told otherwise."""
+    from ledger.selectors import LEDGER_HEADERS
+
+    values = {
+        "试点编号": "",
+        "试点名称": "湖州市生态环境损害赔偿磋商制度改革试点",
+        "改革领域": "环境治理体系",
+        "试点类型": "单项试点",
+        "试点来源": "省直有关部门开展",
+        "管理层级": "省生态文明体制改革专项小组统筹",
+        "试点地区": "西湖区",
+        "实施主体": "杭州市生态环境局西湖分局",
+        "牵头部门": "浙江省生态环境厅",
+        "开始日期": dt.date(2026, 1, 1),
+        "结束日期": dt.date(2026, 12, 31),
+        "状态": "在册实施",
+        "批复文号": "浙环函〔2025〕101号",
+        "批复日期": dt.date(2025, 12, 1),
+        "列入台账日期": dt.date(2025, 12, 8),
+        "最新进展季度": "",
+        "最新进展": "",
+    }
+    values.update(cells)
+    return [values[h] for h in LEDGER_HEADERS]

@@ -73,3 +73,16 @@ def login(page, password):
         page.wait_for_url("**/")
 
     return _login
+
+
+@pytest.fixture
+def switch_to(page, login):
+    """Sign the browser in as another persona (a fresh session, no shared cookies)."""
+
+    def _switch(username: str) -> None:
+        page.context.clear_cookies()
+        login(username)
+        # "**/" also matches the login page itself: wait until the home page has come
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    return _switch

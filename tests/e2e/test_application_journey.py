@@ -29,17 +29,6 @@ def call(personas):
     )
 
 
-@pytest.fixture
-def switch_to(page, login):
-    """Sign the browser in as another persona (a fresh session, no shared cookies)."""
-
-    def _switch(username: str) -> None:
-        page.context.clear_cookies()
-        login(username)
-
-    return _switch
-
-
 def _check_all_criteria(page) -> None:
     for key in ("elements", "institutional", "replicable"):
         page.check(f'input[name="ck-ck_{key}"][value="yes"]')

@@ -15,6 +15,7 @@ from ledger.models import ImportBatch, ReformPlan
 from ledger.selectors import LEDGER_HEADERS
 from ledger.xlsx import write_workbook
 from pilots.models import Pilot
+from tests.factories import ledger_sheet_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,30 +49,12 @@ def test_the_office_imports_the_sample_reform_plan(page, login, shot, personas):
 def test_a_ledger_workbook_with_a_bad_row_shows_its_errors_and_imports_nothing(
     page, login, shot, personas, tmp_path
 ):
-    good = {
-        "试点编号": "",
-        "试点名称": "湖州市生态环境损害赔偿磋商制度改革试点",
-        "改革领域": "环境治理体系",
-        "试点类型": "单项试点",
-        "试点来源": "省直有关部门开展",
-        "管理层级": "省生态文明体制改革专项小组统筹",
-        "试点地区": "西湖区",
-        "实施主体": "杭州市生态环境局西湖分局",
-        "牵头部门": "浙江省生态环境厅",
-        "开始日期": D(2026, 1, 1),
-        "结束日期": D(2026, 12, 31),
-        "状态": "在册实施",
-        "批复文号": "浙环函〔2025〕101号",
-        "批复日期": D(2025, 12, 1),
-        "列入台账日期": D(2025, 12, 8),
-        "最新进展季度": "",
-        "最新进展": "",
-    }
-    bad = {**good, "试点名称": "错误行试点", "牵头部门": "不存在的厅"}
     path = tmp_path / "台账.xlsx"
     path.write_bytes(
         write_workbook(
-            "改革试点台账", LEDGER_HEADERS, [[r[h] for h in LEDGER_HEADERS] for r in (good, bad)]
+            "改革试点台账",
+            LEDGER_HEADERS,
+            [ledger_sheet_row(), ledger_sheet_row(试点名称="错误行试点", 牵头部门="不存在的厅")],
         )
     )
     login("office")

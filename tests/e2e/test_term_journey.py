@@ -19,16 +19,6 @@ EXTENDED_NAME = "西湖区河湖长制考核评价改革试点"
 PURGED_NAME = "余杭区生态产品价值核算改革试点"
 
 
-@pytest.fixture
-def switch_to(page, login):
-    def _switch(username: str) -> None:
-        page.context.clear_cookies()
-        login(username)
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-    return _switch
-
-
 def _expired(make_pilot, orgs, name: str, days_ago: int) -> Pilot:
     end = timezone.localdate() - dt.timedelta(days=days_ago)
     return make_pilot(

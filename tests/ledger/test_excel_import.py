@@ -43,6 +43,7 @@ from ledger.selectors import LEDGER_HEADERS, ledger_queryset, ledger_row
 from ledger.xlsx import write_workbook
 from pilots.constants import PilotKind, ReformField, Status
 from pilots.models import CodeSequence, Milestone, Pilot
+from tests.factories import ledger_sheet_row as _row
 
 D = dt.date
 PLAN_FILE = Path(__file__).resolve().parents[2] / "ledger" / "data" / "xinfu-reform-plan-2018.xlsx"
@@ -79,31 +80,6 @@ def _empty_the_database() -> None:
     Milestone.objects.all().delete()
     Pilot.objects.all().delete()
     CodeSequence.objects.all().delete()
-
-
-def _row(**cells) -> list:
-    """One ledger row as a user would type it: valid unless told otherwise."""
-    values = {
-        "试点编号": "",
-        "试点名称": "湖州市生态环境损害赔偿磋商制度改革试点",
-        "改革领域": "环境治理体系",
-        "试点类型": "单项试点",
-        "试点来源": "省直有关部门开展",
-        "管理层级": "省生态文明体制改革专项小组统筹",
-        "试点地区": "西湖区",
-        "实施主体": "杭州市生态环境局西湖分局",
-        "牵头部门": "浙江省生态环境厅",
-        "开始日期": D(2026, 1, 1),
-        "结束日期": D(2026, 12, 31),
-        "状态": "在册实施",
-        "批复文号": "浙环函〔2025〕101号",
-        "批复日期": D(2025, 12, 1),
-        "列入台账日期": D(2025, 12, 8),
-        "最新进展季度": "",
-        "最新进展": "",
-    }
-    values.update(cells)
-    return [values[h] for h in LEDGER_HEADERS]
 
 
 def _sheet(*rows: list) -> bytes:

@@ -20,6 +20,7 @@ from ledger.models import ImportBatch, PlanItem, PlanTask, ReformPlan
 from ledger.selectors import LEDGER_HEADERS
 from ledger.xlsx import XLSX_CONTENT_TYPE, write_workbook
 from pilots.models import Pilot
+from tests.factories import ledger_sheet_row as _row
 
 D = dt.date
 
@@ -27,30 +28,6 @@ D = dt.date
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def _row(**cells) -> list:
-    values = {
-        "试点编号": "",
-        "试点名称": "湖州市生态环境损害赔偿磋商制度改革试点",
-        "改革领域": "环境治理体系",
-        "试点类型": "单项试点",
-        "试点来源": "省直有关部门开展",
-        "管理层级": "省生态文明体制改革专项小组统筹",
-        "试点地区": "西湖区",
-        "实施主体": "杭州市生态环境局西湖分局",
-        "牵头部门": "浙江省生态环境厅",
-        "开始日期": D(2026, 1, 1),
-        "结束日期": D(2026, 12, 31),
-        "状态": "在册实施",
-        "批复文号": "浙环函〔2025〕101号",
-        "批复日期": D(2025, 12, 1),
-        "列入台账日期": D(2025, 12, 8),
-        "最新进展季度": "",
-        "最新进展": "",
-    }
-    values.update(cells)
-    return [values[h] for h in LEDGER_HEADERS]
 
 
 def _workbook(*rows) -> SimpleUploadedFile:
