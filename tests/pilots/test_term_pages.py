@@ -550,3 +550,46 @@ def test_a_comprehensive_pilot_extension_keeps_five_years_from_the_start_R1_2(
     )
     assert ok.status_code == 302
     assert Pilot.objects.get(pk=pilot.pk).status == Status.EXTENSION_REQUESTED
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_bad_values_in_the_term_forms_get_chinese_messages_and_change_nothing(
+    pilot, personas, client_for, time_machine
+):
+    on(time_machine, D(2026, 12, 10))
+    dept = client_for("dept")
+    response = dept.post(
+        f"/pilots/{pilot.code}/extension/",
+        _extension_post("明年六月", milestones=[("2027-13-45", "节点")]),
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "请输入有效日期" in page
+    assert not ExtensionRequest.objects.exists()
+
+    report = term.report_closure(
+        actor=personas["dept"], pilot=pilot, results="完成", experience="经验"
+    )
+    office = client_for("office")
+    response = office.post(
+        f"/pilots/closures/{report.pk}/decide/", {"decision": "drop table"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "选择一个有效的选项" in response.content.decode()
+    report.refresh_from_db()
+    assert report.status == TermRequestStatus.SUBMITTED
+
+    term.accept_closure(actor=personas["office"], report=report)
+    response = client_for("dept").post(
+        f"/pilots/{pilot.code}/acceptance/", {"summary": "总结", "evaluator": "myself"}
+    )
+    assert response.status_code == 200
+    assert not AcceptanceReport.objects.exists()
+    # A restore of a pilot that is not purged says why.
+    office = client_for("office")
+    response = office.post(f"/pilots/{pilot.code}/restore/", {"reason": "误操作"}, follow=True)
+    assert "不能恢复入库" in response.content.decode()
+    pilot.refresh_from_db()
+    assert pilot.status == Status.CLOSED
