@@ -147,8 +147,13 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
         "filings": pilot.filings.select_related("submitted_by", "decided_by").order_by("-version"),
     }
     from pilots.term_views import term_context
+    from reviews.evaluations import EVALUATED_STATES, may_evaluate
 
     context.update(term_context(request.user, pilot))
+    context["evaluations"] = list(
+        pilot.evaluations.select_related("scorecard").order_by("-evaluated_on", "-pk")
+    )
+    context["can_evaluate"] = pilot.status in EVALUATED_STATES and may_evaluate(request.user, pilot)
     if pilot.origin == Origin.CALL:
         from pilots.application_views import _screening_role
 

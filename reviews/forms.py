@@ -1,0 +1,124 @@
+"""Forms of the reviews app: a scorecard (indicators in rows, veto and deny-excellent items one
+per line) and an evaluation scored against one."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from pilots.constants import EvaluatorType
+from pilots.forms import DATE_WIDGET
+from reviews.constants import (
+    EvaluationStage,
+    IndicatorKind,
+    ScoringMethod,
+    StabilityLevel,
+)
+
+LINES = forms.Textarea(attrs={"rows": 3})
+
+
+class ScorecardForm(forms.Form):
+    name = forms.CharField(label="评分表名称", max_length=200)
+    effort_share = forms.DecimalField(
+        label="工作推进、创新与成效占比（%）", min_value=0, max_value=50, initial=25
+    )
+    five_stars = forms.DecimalField(label="五星分数线", min_value=0, max_value=100, initial=90)
+    four_stars = forms.DecimalField(label="四星分数线", min_value=0, max_value=100, initial=80)
+    three_stars = forms.DecimalField(label="三星分数线", min_value=0, max_value=100, initial=70)
+    vetoes = forms.CharField(
+        label="否决项", required=False, widget=LINES, help_text="每行一项；触及即取消评星。"
+    )
+    denials = forms.CharField(
+        label="否优项", required=False, widget=LINES, help_text="每行一项；触及即不评为五星。"
+    )
+
+    def criteria(self) -> list[dict]:
+        rows = []
+        for kind, name in (("veto", "vetoes"), ("deny_excellent", "denials")):
+            for line in self.cleaned_data.get(name, "").splitlines():
+                if line.strip():
+                    rows.append({"kind": kind, "text": line.strip()[:300]})
+        return rows
+
+
+class IndicatorForm(forms.Form):
+    title = forms.CharField(label="指标", max_length=200, required=False)
+    kind = forms.ChoiceField(label="类别", choices=IndicatorKind.choices, required=False)
+    method = forms.ChoiceField(label="评分方式", choices=ScoringMethod.choices, required=False)
+    weight = forms.DecimalField(label="权重", min_value=Decimal("0.01"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("title") and cleaned.get("weight") is None:
+            self.add_error("weight", "请填写权重。")
+        return cleaned
+
+
+IndicatorFormSet = forms.formset_factory(IndicatorForm, extra=8, max_num=40, validate_max=True)
+
+
+def indicators_from(formset) -> list[dict]:
+    return [f.cleaned_data for f in formset.forms if f.cleaned_data.get("title")]
+
+
+class EvaluationForm(forms.Form):
+    """The evaluation of one pilot against `scorecard`: a field per indicator (a number for
+    completion, a level for stability) and a checkbox per veto or deny-excellent item."""
+
+    stage = forms.ChoiceField(label="评估类型", choices=EvaluationStage.choices)
+    evaluator = forms.ChoiceField(
+        label="评估方式", choices=EvaluatorType.choices, widget=forms.RadioSelect
+    )
+    third_party = forms.CharField(
+        label="第三方评估机构", max_length=200, required=False, help_text="委托第三方评估时必填。"
+    )
+    evaluated_on = forms.DateField(label="评估日期", widget=DATE_WIDGET)
+    effort = forms.DecimalField(
+        label="工作推进、创新与成效得分（0–100）", min_value=0, max_value=100, decimal_places=2
+    )
+
+    def __init__(self, *args, scorecard, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scorecard = scorecard
+        self.indicators = list(scorecard.indicators.all())
+        for indicator in self.indicators:
+            label = (
+                f"{indicator.number}. {indicator.title}"
+                f"（{indicator.get_kind_display()}，权重{indicator.weight}）"
+            )
+            if indicator.method == ScoringMethod.STABILITY:
+                field = forms.TypedChoiceField(
+                    label=label,
+                    choices=[("", "请选择"), *StabilityLevel.choices],
+                    coerce=int,
+                    help_text="稳定度：按机制建设等级评分。",
+                )
+            else:
+                field = forms.DecimalField(
+                    label=label,
+                    min_value=0,
+                    max_value=100,
+                    decimal_places=2,
+                    help_text="完成度：年度目标完成比例（0–100）。",
+                )
+            self.fields[f"ind_{indicator.pk}"] = field
+        self.criteria = list(scorecard.criteria.all())
+        self.fields["criteria"] = forms.MultipleChoiceField(
+            label="触及的否决项、否优项",
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            choices=[(str(c.pk), str(c)) for c in self.criteria],
+        )
+        for field in self.fields.values():
+            field.error_messages["required"] = "此项为必填项。"
+
+    def indicator_fields(self):
+        return [self[f"ind_{i.pk}"] for i in self.indicators]
+
+    def values(self) -> dict[int, object]:
+        return {i.pk: self.cleaned_data.get(f"ind_{i.pk}") for i in self.indicators}
+
+    def criteria_hit(self) -> list[int]:
+        return [int(pk) for pk in self.cleaned_data.get("criteria", [])]
