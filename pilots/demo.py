@@ -506,6 +506,9 @@ def load_demo(*, today: dt.date | None = None) -> DemoResult:
     created, existing, milestones = ensure_demo_pilots(orgs=orgs, users=users, today=today)
     load_ledger_demo(users=users, today=today)
     load_term_demo(users=users, today=today)
+    from reviews.demo import load_reviews_demo
+
+    load_reviews_demo(users=users, today=today)
     flag_demo_overlaps()
     return DemoResult(
         organisations=len(orgs),

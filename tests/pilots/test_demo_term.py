@@ -56,3 +56,18 @@ def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(db
     assert Reminder.objects.exists()
     purge = JobRun.objects.get(job="purge_expired")
     assert purge.counts["purged"] >= 1
+
+
+def test_the_demo_has_evaluations_at_several_ratings_and_a_removal_flag_R3_2(db):
+    from reviews.constants import Rating
+    from reviews.models import Evaluation
+
+    _load(dt.date(2026, 11, 24))
+    ratings = set(Evaluation.objects.values_list("rating", flat=True))
+    assert ratings == {Rating.FIVE, Rating.FOUR, Rating.THREE, Rating.CANCELLED}
+    flagged = Evaluation.objects.get(removal_flagged=True)
+    assert flagged.rating == Rating.CANCELLED
+    assert Evaluation.objects.filter(pilot=flagged.pilot, rating=Rating.CANCELLED).count() == 2
+    count = Evaluation.objects.count()
+    _load(dt.date(2026, 11, 25))  # again: nothing new
+    assert Evaluation.objects.count() == count

@@ -1,0 +1,78 @@
+"""The demo's scorecard and evaluations (R3.2): one scorecard shaped like the province's
+demonstration-zone scoring, and evaluations of some ledger pilots at five, four and three
+stars, and one pilot whose star was cancelled twice in a row (flagged for removal). Recorded
+through reviews.evaluations, and safe to run again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from accounts.models import User
+from pilots.constants import EvaluatorType, Status
+from pilots.demo_ledger import demo_pilots, lead_account
+from reviews.evaluations import define_scorecard, record_evaluation
+from reviews.models import Evaluation, Scorecard
+
+SCORECARD = "生态文明领域改革试点评估评分表（演示）"
+INDICATORS = [
+    ("环境质量改善目标完成情况", "constraint", "completion", 25),
+    ("改革任务（制度文件）完成情况", "constraint", "completion", 20),
+    ("试点时间节点完成情况", "constraint", "completion", 15),
+    ("部门协同与长效机制", "reference", "stability", 10),
+    ("公众参与与信息公开机制", "reference", "stability", 8),
+]
+CRITERIA = [
+    ("veto", "试点地区发生重大及以上突发环境事件"),
+    ("veto", "弄虚作假、虚报改革成效"),
+    ("deny_excellent", "约束性指标连续两年未达标"),
+]
+# (indicator scores, effort, stage, evaluator) per evaluation; one pilot gets the last two.
+EVALUATIONS = [
+    ((100, 100, 100, 100, 100), 95, "acceptance", EvaluatorType.THIRD_PARTY),  # five stars
+    ((90, 85, 80, 60, 100), 80, "stage", EvaluatorType.SELF),  # four stars
+    ((80, 75, 70, 60, 60), 65, "stage", EvaluatorType.SELF),  # three stars
+]
+CANCELLED_TWICE = [((60, 50, 40, 0, 60), 50), ((55, 45, 40, 0, 0), 40)]
+
+
+def load_reviews_demo(*, users: dict[str, User], today: dt.date) -> int:
+    """Returns how many evaluations were recorded (0 when the demo already has them)."""
+    office = users["office"]
+    card = Scorecard.objects.filter(name=SCORECARD).first() or define_scorecard(
+        actor=office,
+        name=SCORECARD,
+        indicators=[{"title": t, "kind": k, "method": m, "weight": w} for t, k, m, w in INDICATORS],
+        criteria=[{"kind": k, "text": t} for k, t in CRITERIA],
+    )
+    if Evaluation.objects.filter(scorecard=card).exists():
+        return 0
+    indicators = list(card.indicators.order_by("number"))
+    ledger = [
+        p for _, p in demo_pilots() if p.status in (Status.ACTIVE, Status.CLOSED) and p.ledger_since
+    ]
+    recorded = 0
+
+    def evaluate(pilot, scores, effort, stage, evaluator, on):
+        nonlocal recorded
+        actor = lead_account(pilot, users) or office
+        record_evaluation(
+            actor=actor,
+            pilot=pilot,
+            scorecard=card,
+            stage=stage,
+            evaluator=evaluator,
+            third_party="浙江省环境科学研究院" if evaluator == EvaluatorType.THIRD_PARTY else "",
+            evaluated_on=on,
+            values={i.pk: s for i, s in zip(indicators, scores, strict=True)},
+            effort=effort,
+        )
+        recorded += 1
+
+    for pilot, (scores, effort, stage, evaluator) in zip(ledger, EVALUATIONS, strict=False):
+        evaluate(pilot, scores, effort, stage, evaluator, today - dt.timedelta(days=30))
+    if len(ledger) > len(EVALUATIONS):
+        pilot = ledger[len(EVALUATIONS)]
+        for n, (scores, effort) in enumerate(CANCELLED_TWICE):
+            day = today - dt.timedelta(days=200 - 150 * n)
+            evaluate(pilot, scores, effort, "stage", EvaluatorType.SELF, day)
+    return recorded
