@@ -10,4 +10,5 @@ urlpatterns = [
     path("scorecards/<int:pk>/", views.scorecard_detail, name="scorecard"),
     path("pilots/<str:code>/evaluate/", views.evaluation_create, name="evaluate"),
     path("evaluations/<int:pk>/", views.evaluation_detail, name="evaluation"),
+    path("evaluations/<int:pk>/report.pdf", views.evaluation_pdf, name="evaluation_pdf"),
 ]

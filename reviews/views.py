@@ -130,3 +130,24 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pilot__in=access.visible_pilots(request.user),
     )
     return render(request, "reviews/evaluation_detail.html", {"evaluation": evaluation})
+
+
+@login_required
+def evaluation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The evaluation report as a printable PDF (R3.2)."""
+    from pilots.application_views import _content_disposition
+    from pilots.documents import render_pdf
+
+    evaluation = get_object_or_404(
+        Evaluation.objects.select_related("pilot", "scorecard", "organisation"),
+        pk=pk,
+        pilot__in=access.visible_pilots(request.user),
+    )
+    content = render_pdf(
+        "pdf/evaluation_report.html", {"evaluation": evaluation, "pilot": evaluation.pilot}
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    name = f"{evaluation.pilot.code}-{evaluation.get_stage_display()}报告.pdf"
+    response["Content-Disposition"] = _content_disposition(name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

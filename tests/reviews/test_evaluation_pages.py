@@ -157,3 +157,24 @@ def test_an_evaluation_of_a_pilot_one_may_not_see_is_404(card, pilot, client_for
     evaluation = Evaluation.objects.get()
     assert client_for("ningbo").get(f"/reviews/evaluations/{evaluation.pk}/").status_code == 404
     assert client_for("hangzhou").get(f"/reviews/evaluations/{evaluation.pk}/").status_code == 200
+
+
+def test_the_evaluation_report_prints_as_a_pdf_with_chinese_text_R3_2(card, pilot, client_for):
+    import io
+
+    from pypdf import PdfReader
+
+    client = client_for("dept")
+    client.post(f"/reviews/pilots/{pilot.code}/evaluate/", _evaluation_post(card))
+    evaluation = Evaluation.objects.get()
+    response = client.get(f"/reviews/evaluations/{evaluation.pk}/report.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "filename*=UTF-8''" in response["Content-Disposition"]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    assert "阶段评估报告" in text and "环境质量达标率" in text and "95.0" in text
+    assert "五星" in text
+    assert (
+        client_for("ningbo").get(f"/reviews/evaluations/{evaluation.pk}/report.pdf").status_code
+        == 404
+    )
