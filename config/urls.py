@@ -14,5 +14,6 @@ urlpatterns = [
     path("pilots/", include("pilots.urls")),
     path("ledger/", include("ledger.urls")),
     path("reviews/", include("reviews.urls")),
+    path("public/", include("reviews.public_urls")),
     path("admin/", admin.site.urls),
 ]

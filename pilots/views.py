@@ -172,6 +172,26 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "pilots/pilot_detail.html", context)
 
 
+def _promotion_context(user, pilot) -> dict:
+    """R3.4: the pilot page's 复制推广 panel."""
+    from reviews.forms import PromotionReportForm, RecognitionForm
+    from reviews.promotion import PROMOTED_STATES
+
+    if pilot.status not in PROMOTED_STATES:
+        return {"promotion_panel": False}
+    can_report = access.is_lead_department_of(user, pilot)
+    can_recognise = access.is_office(user)
+    return {
+        "promotion_panel": True,
+        "promotion_reports": list(
+            pilot.promotion_reports.select_related("organisation", "submitted_by")
+        ),
+        "recognitions": list(pilot.recognitions.all()),
+        "promotion_form": PromotionReportForm() if can_report else None,
+        "recognition_form": RecognitionForm() if can_recognise else None,
+    }
+
+
 def _can_change(user, pilot) -> bool:
     from pilots.models import Pilot
 

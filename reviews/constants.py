@@ -42,3 +42,27 @@ class Rating(models.TextChoices):
     FOUR = "4", "四星"
     THREE = "3", "三星"
     CANCELLED = "0", "取消评星"
+
+
+class RecognitionKind(models.TextChoices):
+    """R3.4, N3: what the office recognises a pilot's experience as."""
+
+    REPLICABLE = "replicable", "可复制可推广经验"
+    DEMONSTRATION = "demonstration", "示范案例"
+
+
+class ListStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    PUBLISHED = "published", "已发布"
+
+
+# The columns a published list may show, besides the pilot's name and kind; the office picks
+# them for each edition.
+PUBLIC_FIELDS = [
+    ("regions", "试点地区"),
+    ("lead_department", "牵头部门"),
+    ("field", "改革领域"),
+    ("term", "试点期限"),
+    ("summary", "经验做法"),
+    ("document", "形成的制度成果"),
+]

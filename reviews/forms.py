@@ -10,11 +10,14 @@ from django import forms
 from pilots.constants import EvaluatorType
 from pilots.forms import DATE_WIDGET
 from reviews.constants import (
+    PUBLIC_FIELDS,
     EvaluationStage,
     IndicatorKind,
+    RecognitionKind,
     ScoringMethod,
     StabilityLevel,
 )
+from reviews.models import Recognition
 
 LINES = forms.Textarea(attrs={"rows": 3})
 
@@ -122,3 +125,52 @@ class EvaluationForm(forms.Form):
 
     def criteria_hit(self) -> list[int]:
         return [int(pk) for pk in self.cleaned_data.get("criteria", [])]
+
+
+class PromotionReportForm(forms.Form):
+    text = forms.CharField(label="复制推广情况", widget=forms.Textarea(attrs={"rows": 4}))
+    adopted_by = forms.CharField(label="已推广到的地区或单位", max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].error_messages["required"] = "请填写复制推广情况。"
+
+
+class RecognitionForm(forms.Form):
+    kind = forms.ChoiceField(label="认定类别", choices=RecognitionKind.choices)
+    summary = forms.CharField(label="经验做法（可公开）", widget=forms.Textarea(attrs={"rows": 4}))
+    document = forms.CharField(
+        label="形成的制度成果",
+        max_length=300,
+        required=False,
+        help_text="法规或规范性文件名称和文号。",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["summary"].error_messages["required"] = "请填写可公开的经验做法。"
+
+
+class ListDraftForm(forms.Form):
+    title = forms.CharField(label="清单名称", max_length=200)
+    fields = forms.MultipleChoiceField(
+        label="公开字段",
+        choices=PUBLIC_FIELDS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        initial=["regions", "lead_department", "summary", "document"],
+        help_text="试点名称和认定类别总会公开；其余只公开勾选的字段。",
+    )
+    recognitions = forms.ModelMultipleChoiceField(
+        label="列入的试点",
+        queryset=Recognition.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        qs = Recognition.objects.filter(is_withdrawn=False).select_related("pilot")
+        self.fields["recognitions"].queryset = qs.order_by("kind", "pilot__code")
+        self.fields["recognitions"].initial = list(qs.values_list("pk", flat=True))
+        self.fields["title"].error_messages["required"] = "请填写清单名称。"
+        self.fields["recognitions"].error_messages["required"] = "请至少选择一项认定的试点。"

@@ -132,3 +132,6 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pilot} {self.get_stage_display()}（{self.evaluated_on}）"
+
+
+from reviews.models_promotion import *  # noqa: E402,F403

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reviews import promotion_views as promo
 from reviews import views
 
 app_name = "reviews"
@@ -10,5 +11,10 @@ urlpatterns = [
     path("scorecards/<int:pk>/", views.scorecard_detail, name="scorecard"),
     path("pilots/<str:code>/evaluate/", views.evaluation_create, name="evaluate"),
     path("evaluations/<int:pk>/", views.evaluation_detail, name="evaluation"),
+    path("pilots/<str:code>/promotion/", promo.promotion_report, name="promotion_report"),
+    path("pilots/<str:code>/recognise/", promo.recognise, name="recognise"),
+    path("promotion/", promo.promotion_page, name="promotion"),
+    path("lists/<int:pk>/", promo.list_detail, name="list"),
+    path("lists/<int:pk>/publish/", promo.list_publish, name="list_publish"),
     path("evaluations/<int:pk>/report.pdf", views.evaluation_pdf, name="evaluation_pdf"),
 ]
