@@ -154,6 +154,7 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
         pilot.evaluations.select_related("scorecard").order_by("-evaluated_on", "-pk")
     )
     context["can_evaluate"] = pilot.status in EVALUATED_STATES and may_evaluate(request.user, pilot)
+    context.update(_promotion_context(request.user, pilot))
     if pilot.origin == Origin.CALL:
         from pilots.application_views import _screening_role
 
