@@ -1,7 +1,8 @@
-"""The demo's scorecard and evaluations (R3.2): one scorecard shaped like the province's
-demonstration-zone scoring, and evaluations of some ledger pilots at five, four and three
-stars, and one pilot whose star was cancelled twice in a row (flagged for removal). Recorded
-through reviews.evaluations, and safe to run again."""
+"""The demo's reviews: one scorecard shaped like the province's demonstration-zone scoring,
+and evaluations of some ledger pilots at five, four and three stars, and one pilot whose star
+was cancelled twice in a row (flagged for removal) (R3.2); two recognised pilots in a
+published list edition, and a draft edition (R3.4). Recorded through the reviews app's domain
+functions, and safe to run again."""
 
 from __future__ import annotations
 
@@ -44,12 +45,13 @@ def load_reviews_demo(*, users: dict[str, User], today: dt.date) -> int:
         indicators=[{"title": t, "kind": k, "method": m, "weight": w} for t, k, m, w in INDICATORS],
         criteria=[{"kind": k, "text": t} for k, t in CRITERIA],
     )
-    if Evaluation.objects.filter(scorecard=card).exists():
-        return 0
-    indicators = list(card.indicators.order_by("number"))
     ledger = [
         p for _, p in demo_pilots() if p.status in (Status.ACTIVE, Status.CLOSED) and p.ledger_since
     ]
+    _load_promotion_demo(office=office, pilots=ledger)
+    if Evaluation.objects.filter(scorecard=card).exists():
+        return 0
+    indicators = list(card.indicators.order_by("number"))
     recorded = 0
 
     def evaluate(pilot, scores, effort, stage, evaluator, on):
@@ -76,3 +78,41 @@ def load_reviews_demo(*, users: dict[str, User], today: dt.date) -> int:
             day = today - dt.timedelta(days=200 - 150 * n)
             evaluate(pilot, scores, effort, "stage", EvaluatorType.SELF, day)
     return recorded
+
+
+def _load_promotion_demo(*, office: User, pilots: list) -> None:
+    """Two recognitions and a published list edition (R3.4, N3); a draft edition beside it."""
+    from reviews import promotion
+    from reviews.constants import RecognitionKind
+    from reviews.models import PublishedList
+
+    if PublishedList.objects.exists() or len(pilots) < 2:
+        return
+    shown = [
+        promotion.recognise(
+            actor=office,
+            pilot=pilots[0],
+            kind=RecognitionKind.DEMONSTRATION,
+            summary=f"{pilots[0].name}形成了可操作的制度安排和工作流程，已在全省推广。",
+            document="省级规范性文件（演示）",
+        ),
+        promotion.recognise(
+            actor=office,
+            pilot=pilots[1],
+            kind=RecognitionKind.REPLICABLE,
+            summary=f"{pilots[1].name}的做法已在多个设区市复制。",
+        ),
+    ]
+    edition = promotion.draft_list(
+        actor=office,
+        title="生态文明领域改革试点可复制推广经验和示范案例清单（第一批）",
+        fields=["regions", "lead_department", "summary", "document"],
+        recognitions=shown,
+    )
+    promotion.publish_list(actor=office, edition=edition)
+    promotion.draft_list(
+        actor=office,
+        title="第二批清单（草稿，未发布）",
+        fields=["summary"],
+        recognitions=shown[1:],
+    )

@@ -58,7 +58,7 @@ def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(db
     assert purge.counts["purged"] >= 1
 
 
-def test_the_demo_has_evaluations_at_several_ratings_and_a_removal_flag_R3_2(db):
+def test_the_demo_has_evaluations_at_several_ratings_a_removal_flag_and_a_list_R3_2_R3_4(db):
     from reviews.constants import Rating
     from reviews.models import Evaluation
 
@@ -68,6 +68,12 @@ def test_the_demo_has_evaluations_at_several_ratings_and_a_removal_flag_R3_2(db)
     flagged = Evaluation.objects.get(removal_flagged=True)
     assert flagged.rating == Rating.CANCELLED
     assert Evaluation.objects.filter(pilot=flagged.pilot, rating=Rating.CANCELLED).count() == 2
+    from reviews.constants import ListStatus
+    from reviews.models import PublishedList
+
+    assert PublishedList.objects.filter(status=ListStatus.PUBLISHED).count() == 1
+    assert PublishedList.objects.filter(status=ListStatus.DRAFT).count() == 1
     count = Evaluation.objects.count()
     _load(dt.date(2026, 11, 25))  # again: nothing new
     assert Evaluation.objects.count() == count
+    assert PublishedList.objects.count() == 2
