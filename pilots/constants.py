@@ -158,6 +158,7 @@ class DeadlineKind(models.TextChoices):
     HALF_YEAR = "half_year", "半年汇总"
     TERM_END = "term_end", "到期销号或延期"
     ACCEPTANCE = "acceptance", "总结验收报告"
+    RECTIFICATION = "rectification", "督察整改"
 
 
 DEADLINE_CLAUSE: dict[str, str] = {
@@ -166,6 +167,7 @@ DEADLINE_CLAUSE: dict[str, str] = {
     DeadlineKind.HALF_YEAR: "R2.3",
     DeadlineKind.TERM_END: "R2.4",
     DeadlineKind.ACCEPTANCE: "R3.2",
+    DeadlineKind.RECTIFICATION: "R3.3",
 }
 
 

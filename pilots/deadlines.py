@@ -11,7 +11,8 @@ organisation responsible and the clause that sets it:
   submitted summary, due PILOT_HALF_YEAR_DUE_DAYS after the half year;
 - R2.4 closure or extension: an active pilot whose term ends, due on its end date;
 - R3.2 acceptance report: a closed (or closure-reported) pilot without one, due
-  PILOT_ACCEPTANCE_REPORT_MONTHS after its end date.
+  PILOT_ACCEPTANCE_REPORT_MONTHS after its end date;
+- R3.3 rectification: each open demand of an inspection, due on the date the office set.
 
 A fixed number of queries whatever the number of pilots: one per kind, plus one for the
 reports and one for the summaries already submitted.
@@ -87,6 +88,8 @@ def open_deadlines(
         found += _term_end(due_from, due_before, orgs)
     if DeadlineKind.ACCEPTANCE in wanted:
         found += _acceptance(due_from, due_before, orgs)
+    if DeadlineKind.RECTIFICATION in wanted:
+        found += _rectification(due_from, due_before, orgs)
     found.sort(key=lambda d: (d.due, d.kind, d.label))
     return found
 
@@ -261,3 +264,32 @@ def _acceptance(due_from, due_before, orgs) -> list[Due]:
                 Due(DeadlineKind.ACCEPTANCE, pk, lead, due, _label(code, name, "总结验收报告"))
             )
     return found
+
+
+def _rectification(due_from, due_before, orgs) -> list[Due]:
+    """R3.3: each open rectification demand of an inspection, by its deadline, owed by the
+    organisation it names."""
+    Rectification = apps.get_model("reviews", "Rectification")
+    qs = Rectification.objects.filter(closed_on__isnull=True, due_date__lt=due_before)
+    if due_from is not None:
+        qs = qs.filter(due_date__gte=due_from)
+    if orgs is not None:
+        qs = qs.filter(organisation_id__in=list(orgs))
+    rows = qs.values_list(
+        "pk",
+        "inspection__pilot_id",
+        "inspection__pilot__code",
+        "inspection__pilot__name",
+        "organisation_id",
+        "due_date",
+    )
+    return [
+        Due(
+            DeadlineKind.RECTIFICATION,
+            pilot_id,
+            org,
+            due,
+            _label(code, name, f"督察整改（第{pk}号）"),
+        )
+        for pk, pilot_id, code, name, org, due in rows.iterator(chunk_size=5000)
+    ]

@@ -11,13 +11,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts import access
 from accounts.models import Organisation
 from ledger.services import may_file
 from pilots import services
-from pilots.constants import Origin, Status
+from pilots.constants import APPROVED_OR_LATER, Origin, Status
 from pilots.forms import (
     ApplicationForm,
     MilestoneFormSet,
@@ -155,6 +156,7 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     context["can_evaluate"] = pilot.status in EVALUATED_STATES and may_evaluate(request.user, pilot)
     context.update(_promotion_context(request.user, pilot))
+    context.update(_supervision_context(request.user, pilot))
     if pilot.origin == Origin.CALL:
         from pilots.application_views import _screening_role
 
@@ -190,6 +192,31 @@ def _promotion_context(user, pilot) -> dict:
         "recognitions": list(pilot.recognitions.all()),
         "promotion_form": PromotionReportForm() if can_report else None,
         "recognition_form": RecognitionForm() if can_recognise else None,
+    }
+
+
+def _supervision_context(user, pilot) -> dict:
+    """R3.3: the pilot page's 督察 panel: inspections with their rectification demands."""
+    from django.db.models import Prefetch
+
+    from reviews.models import Rectification
+    from reviews.supervision import may_report_rectification
+
+    inspections = list(
+        pilot.inspections.select_related("created_by").prefetch_related(
+            Prefetch("rectifications", Rectification.objects.select_related("organisation"))
+        )
+    )
+    today = timezone.localdate()
+    for inspection in inspections:
+        for r in inspection.rectifications.all():
+            r.days_late = (today - r.due_date).days if r.closed_on is None else 0
+            r.can_report = r.closed_on is None and may_report_rectification(user, r)
+    office = access.is_office(user)
+    return {
+        "inspections": inspections,
+        "can_inspect": office and pilot.status in APPROVED_OR_LATER,
+        "can_close_rectification": office,
     }
 
 

@@ -174,3 +174,35 @@ class ListDraftForm(forms.Form):
         self.fields["recognitions"].initial = list(qs.values_list("pk", flat=True))
         self.fields["title"].error_messages["required"] = "请填写清单名称。"
         self.fields["recognitions"].error_messages["required"] = "请至少选择一项认定的试点。"
+
+
+class InspectionForm(forms.Form):
+    inspected_on = forms.DateField(label="督察日期", widget=DATE_WIDGET)
+    inspectors = forms.CharField(label="督察人员", max_length=300)
+    subject = forms.CharField(
+        label="督察对象",
+        max_length=200,
+        required=False,
+        help_text="督察推广的做法时填写；空白即试点本身。",
+    )
+    findings = forms.CharField(label="发现的问题", widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.error_messages["required"] = f"请填写{field.label}。"
+        self.fields["inspected_on"].error_messages["invalid"] = "请输入有效日期。"
+
+
+class DemandForm(forms.Form):
+    text = forms.CharField(
+        label="整改要求", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    due_date = forms.DateField(label="整改期限", required=False, widget=DATE_WIDGET)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["due_date"].error_messages["invalid"] = "请输入有效日期。"
+
+
+DemandFormSet = forms.formset_factory(DemandForm, extra=3, max_num=20, validate_max=True)

@@ -135,3 +135,4 @@ class Evaluation(models.Model):
 
 
 from reviews.models_promotion import *  # noqa: E402,F403
+from reviews.models_supervision import *  # noqa: E402,F403

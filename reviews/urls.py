@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reviews import promotion_views as promo
+from reviews import supervision_views as sup
 from reviews import views
 
 app_name = "reviews"
@@ -14,6 +15,9 @@ urlpatterns = [
     path("pilots/<str:code>/promotion/", promo.promotion_report, name="promotion_report"),
     path("pilots/<str:code>/recognise/", promo.recognise, name="recognise"),
     path("promotion/", promo.promotion_page, name="promotion"),
+    path("pilots/<str:code>/inspect/", sup.inspection_create, name="inspect"),
+    path("rectifications/<int:pk>/report/", sup.rectification_report, name="rectification_report"),
+    path("rectifications/<int:pk>/close/", sup.rectification_close, name="rectification_close"),
     path("lists/<int:pk>/", promo.list_detail, name="list"),
     path("lists/<int:pk>/publish/", promo.list_publish, name="list_publish"),
     path("evaluations/<int:pk>/report.pdf", views.evaluation_pdf, name="evaluation_pdf"),

@@ -1,0 +1,68 @@
+"""Supervision (督察, R3.3): inspections of pilots (and of the practices promoted from them),
+with their findings and rectification demands, each with a deadline and a follow-up until the
+office closes it. An open demand past its deadline is flagged by the overdue job."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Inspection(models.Model):
+    pilot = models.ForeignKey("pilots.Pilot", on_delete=models.PROTECT, related_name="inspections")
+    inspected_on = models.DateField("督察日期")
+    inspectors = models.CharField("督察人员", max_length=300)
+    subject = models.CharField(
+        "督察对象",
+        max_length=200,
+        blank=True,
+        help_text="督察的是推广的做法时，写明做法和地区；空白即试点本身。",
+    )
+    findings = models.TextField("发现的问题")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="录入人"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "督察记录"
+        verbose_name_plural = "督察记录"
+        ordering = ["-inspected_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.pilot} 督察（{self.inspected_on}）"
+
+
+class Rectification(models.Model):
+    inspection = models.ForeignKey(
+        Inspection, on_delete=models.PROTECT, related_name="rectifications"
+    )
+    demand = models.TextField("整改要求")
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="rectifications",
+        verbose_name="整改责任单位",
+    )
+    due_date = models.DateField("整改期限")
+    follow_up = models.TextField("整改情况", blank=True)
+    closed_on = models.DateField("销号日期", null=True, blank=True, db_index=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="确认人",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "整改要求"
+        verbose_name_plural = "整改要求"
+        ordering = ["due_date", "pk"]
+
+    def __str__(self) -> str:
+        return self.demand[:40]
