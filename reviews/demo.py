@@ -1,7 +1,8 @@
 """The demo's reviews: one scorecard shaped like the province's demonstration-zone scoring,
 and evaluations of some ledger pilots at five, four and three stars, and one pilot whose star
 was cancelled twice in a row (flagged for removal) (R3.2); two recognised pilots in a
-published list edition, and a draft edition (R3.4). Recorded through the reviews app's domain
+published list edition, and a draft edition (R3.4); an inspection with one rectification
+closed and one overdue (R3.3). Recorded through the reviews app's domain
 functions, and safe to run again."""
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def load_reviews_demo(*, users: dict[str, User], today: dt.date) -> int:
         p for _, p in demo_pilots() if p.status in (Status.ACTIVE, Status.CLOSED) and p.ledger_since
     ]
     _load_promotion_demo(office=office, pilots=ledger)
+    _load_supervision_demo(office=office, pilots=ledger, today=today)
     if Evaluation.objects.filter(scorecard=card).exists():
         return 0
     indicators = list(card.indicators.order_by("number"))
@@ -115,4 +117,29 @@ def _load_promotion_demo(*, office: User, pilots: list) -> None:
         title="第二批清单（草稿，未发布）",
         fields=["summary"],
         recognitions=shown[1:],
+    )
+
+
+def _load_supervision_demo(*, office: User, pilots: list, today: dt.date) -> None:
+    """An inspection with one demand rectified and closed and one past its deadline (R3.3)."""
+    from reviews import supervision
+    from reviews.models import Inspection
+
+    if Inspection.objects.exists() or len(pilots) < 3:
+        return
+    pilot = pilots[2]
+    inspection = supervision.record_inspection(
+        actor=office,
+        pilot=pilot,
+        inspected_on=today - dt.timedelta(days=60),
+        inspectors="省生态文明体制改革专项小组办公室督察组",
+        findings="部分改革任务推进滞后，季度进展报送不及时，配套制度尚未出台。",
+        demands=[
+            supervision.Demand("按季度及时报送试点进展", today - dt.timedelta(days=40)),
+            supervision.Demand("出台配套制度并报省办备案", today - dt.timedelta(days=20)),
+        ],
+    )
+    first = inspection.rectifications.order_by("due_date").first()
+    supervision.close_rectification(
+        actor=office, rectification=first, note="已按期报送。", today=today - dt.timedelta(days=35)
     )

@@ -58,7 +58,9 @@ def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(db
     assert purge.counts["purged"] >= 1
 
 
-def test_the_demo_has_evaluations_at_several_ratings_a_removal_flag_and_a_list_R3_2_R3_4(db):
+def test_the_demo_has_evaluations_a_removal_flag_a_list_and_an_overdue_rectification_R3_2_R3_3_R3_4(
+    db,
+):
     from reviews.constants import Rating
     from reviews.models import Evaluation
 
@@ -77,3 +79,8 @@ def test_the_demo_has_evaluations_at_several_ratings_a_removal_flag_and_a_list_R
     _load(dt.date(2026, 11, 25))  # again: nothing new
     assert Evaluation.objects.count() == count
     assert PublishedList.objects.count() == 2
+    from reviews.models import Rectification
+
+    assert Rectification.objects.filter(closed_on__isnull=True).count() == 1
+    call_command("flag_overdue", "--today", "2026-11-25", stdout=None)
+    assert OverdueEvent.objects.filter(kind=DeadlineKind.RECTIFICATION).count() == 1
