@@ -206,3 +206,32 @@ class DemandForm(forms.Form):
 
 
 DemandFormSet = forms.formset_factory(DemandForm, extra=3, max_num=20, validate_max=True)
+
+
+class BonusForm(forms.Form):
+    year = forms.IntegerField(label="考核年度", min_value=2000, max_value=2100)
+    organisation = forms.ModelChoiceField(label="单位", queryset=None, empty_label="请选择单位")
+    pilot = forms.CharField(label="试点编号", max_length=20, required=False)
+    points = forms.DecimalField(label="加分", max_digits=5, decimal_places=2)
+    reason = forms.CharField(label="理由", max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import Organisation
+
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.order_by(
+            "kind", "sort_order", "code"
+        )
+        for field in self.fields.values():
+            field.error_messages["required"] = f"请填写{field.label}。"
+
+    def clean_pilot(self):
+        from pilots.models import Pilot
+
+        code = self.cleaned_data.get("pilot", "").strip()
+        if not code:
+            return None
+        pilot = Pilot.objects.filter(code=code).first()
+        if pilot is None:
+            raise forms.ValidationError("没有该编号的试点。")
+        return pilot

@@ -66,3 +66,39 @@ class Rectification(models.Model):
 
     def __str__(self) -> str:
         return self.demand[:40]
+
+
+class BonusPoint(models.Model):
+    """R4.1: points a pilot earns its organisation in the year's reform assessment, with the
+    reason. Corrections are new rows with negative points, never edits."""
+
+    year = models.PositiveSmallIntegerField("考核年度", db_index=True)
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="bonus_points",
+        verbose_name="单位",
+    )
+    pilot = models.ForeignKey(
+        "pilots.Pilot",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bonus_points",
+        verbose_name="试点",
+    )
+    points = models.DecimalField("加分", max_digits=5, decimal_places=2)
+    reason = models.CharField("理由", max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="录入人"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "考核加分"
+        verbose_name_plural = "考核加分"
+        ordering = ["-year", "organisation", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.organisation} {self.points}"

@@ -1,8 +1,8 @@
 from django.urls import path
 
+from reviews import bonus_views, views
 from reviews import promotion_views as promo
 from reviews import supervision_views as sup
-from reviews import views
 
 app_name = "reviews"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("pilots/<str:code>/promotion/", promo.promotion_report, name="promotion_report"),
     path("pilots/<str:code>/recognise/", promo.recognise, name="recognise"),
     path("promotion/", promo.promotion_page, name="promotion"),
+    path("bonus/", bonus_views.bonus_page, name="bonus"),
     path("pilots/<str:code>/inspect/", sup.inspection_create, name="inspect"),
     path("rectifications/<int:pk>/report/", sup.rectification_report, name="rectification_report"),
     path("rectifications/<int:pk>/close/", sup.rectification_close, name="rectification_close"),

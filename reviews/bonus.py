@@ -1,0 +1,63 @@
+"""Bonus points (加分, R4.1): progress and promotion count in the annual reform assessment, and
+strong pilots earn their organisations bonus points. The office records points per pilot and
+organisation per year with the reason; the assessment table adds them up per organisation.
+A correction is a new entry with negative points, so the record of what was awarded stays."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Sum
+
+from accounts import access
+from accounts.models import Organisation
+from pilots.models import Pilot
+from reviews.models import BonusPoint
+
+MAX_POINTS = Decimal(10)
+
+
+@transaction.atomic
+def award_points(
+    *, actor, year: int, organisation: Organisation, points, reason: str, pilot: Pilot | None = None
+) -> BonusPoint:
+    if not access.is_office(actor):
+        raise PermissionDenied("只有省办可以录入考核加分。")
+    errors = {}
+    try:
+        value = Decimal(str(points))
+    except (InvalidOperation, ValueError):
+        value = None
+    if value is None or not value.is_finite() or value == 0 or abs(value) > MAX_POINTS:
+        errors["points"] = f"加分应为不超过{MAX_POINTS}分的非零数（更正时可为负数）。"
+    if not 2000 <= int(year) <= 2100:
+        errors["year"] = "请填写正确的考核年度。"
+    if not reason.strip():
+        errors["reason"] = "请写明加分理由。"
+    if errors:
+        raise ValidationError(errors)
+    entry = BonusPoint(
+        year=int(year),
+        organisation=organisation,
+        pilot=pilot,
+        points=value,
+        reason=reason.strip()[:300],
+        created_by=actor,
+    )
+    entry._history_user = actor
+    entry._change_reason = "录入考核加分"
+    entry.save()
+    return entry
+
+
+def assessment_table(year: int) -> list[dict]:
+    """R4.1: per organisation, the year's total bonus points and how many entries, highest
+    first — one query."""
+    return list(
+        BonusPoint.objects.filter(year=year)
+        .values("organisation_id", "organisation__name")
+        .annotate(total=Sum("points"), entries=Count("pk"), pilots=Count("pilot", distinct=True))
+        .order_by("-total", "organisation__name")
+    )
