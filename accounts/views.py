@@ -23,6 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "overdue": overdue,
             "overdue_total": overdue_total,
             "upcoming": upcoming_deadlines(request.user, today),
+            "expert_tasks": _expert_tasks(request.user),
             "open_calls": Call.objects.filter(
                 is_cancelled=False, deadline__gte=timezone.now()
             ).order_by("deadline")[:10],
@@ -34,3 +35,14 @@ def home(request: HttpRequest) -> HttpResponse:
 def rules_page(request: HttpRequest) -> HttpResponse:
     """The regulation's deadlines and limits in force, so the office can see the settings."""
     return render(request, "accounts/rules.html", {"rules": rules.rules_table()})
+
+
+def _expert_tasks(user):
+    from accounts.access import role_of
+    from accounts.constants import Role
+
+    if role_of(user) != Role.EXPERT:
+        return None
+    from reviews.expert import pending_for
+
+    return pending_for(user)

@@ -159,6 +159,7 @@ class DeadlineKind(models.TextChoices):
     TERM_END = "term_end", "到期销号或延期"
     ACCEPTANCE = "acceptance", "总结验收报告"
     RECTIFICATION = "rectification", "督察整改"
+    EXPERT_REVIEW = "expert_review", "专家评审"
 
 
 DEADLINE_CLAUSE: dict[str, str] = {
@@ -168,6 +169,7 @@ DEADLINE_CLAUSE: dict[str, str] = {
     DeadlineKind.TERM_END: "R2.4",
     DeadlineKind.ACCEPTANCE: "R3.2",
     DeadlineKind.RECTIFICATION: "R3.3",
+    DeadlineKind.EXPERT_REVIEW: "N3",
 }
 
 

@@ -12,7 +12,8 @@ organisation responsible and the clause that sets it:
 - R2.4 closure or extension: an active pilot whose term ends, due on its end date;
 - R3.2 acceptance report: a closed (or closure-reported) pilot without one, due
   PILOT_ACCEPTANCE_REPORT_MONTHS after its end date;
-- R3.3 rectification: each open demand of an inspection, due on the date the office set.
+- R3.3 rectification: each open demand of an inspection, due on the date the office set;
+- N3 expert review: each review an expert has not submitted, due on the date the office set.
 
 A fixed number of queries whatever the number of pilots: one per kind, plus one for the
 reports and one for the summaries already submitted.
@@ -90,6 +91,8 @@ def open_deadlines(
         found += _acceptance(due_from, due_before, orgs)
     if DeadlineKind.RECTIFICATION in wanted:
         found += _rectification(due_from, due_before, orgs)
+    if DeadlineKind.EXPERT_REVIEW in wanted:
+        found += _expert_review(due_from, due_before, orgs)
     found.sort(key=lambda d: (d.due, d.kind, d.label))
     return found
 
@@ -292,4 +295,36 @@ def _rectification(due_from, due_before, orgs) -> list[Due]:
             _label(code, name, f"督察整改（第{pk}号）"),
         )
         for pk, pilot_id, code, name, org, due in rows.iterator(chunk_size=5000)
+    ]
+
+
+def _expert_review(due_from, due_before, orgs) -> list[Due]:
+    """N3: each expert review not yet submitted, by its deadline, owed by the expert's
+    organisation (the reminders and flags reach the expert's unit)."""
+    ExpertReview = apps.get_model("reviews", "ExpertReview")
+    qs = ExpertReview.objects.filter(
+        status=ExpertReview.PENDING, due_date__lt=due_before, expert__organisation__isnull=False
+    )
+    if due_from is not None:
+        qs = qs.filter(due_date__gte=due_from)
+    if orgs is not None:
+        qs = qs.filter(expert__organisation_id__in=list(orgs))
+    rows = qs.values_list(
+        "pk",
+        "pilot_id",
+        "pilot__code",
+        "pilot__name",
+        "expert__organisation_id",
+        "expert__username",
+        "due_date",
+    )
+    return [
+        Due(
+            DeadlineKind.EXPERT_REVIEW,
+            pilot_id,
+            org,
+            due,
+            _label(code, name, f"专家评审（{username}，第{pk}号）"),
+        )
+        for pk, pilot_id, code, name, org, username, due in rows.iterator(chunk_size=5000)
     ]

@@ -221,12 +221,6 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
                 items=_items(own, what="完善申报", clause="R1.1", due=lambda p: None, today=today),
             )
         )
-    if role == Role.EXPERT:
-        sections.append(
-            WorkSection(
-                title="分配给我的评审任务", clause="N3", empty_text="目前没有分配给您的评审任务。"
-            )
-        )
     return sections
 
 

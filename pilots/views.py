@@ -157,6 +157,7 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
     context["can_evaluate"] = pilot.status in EVALUATED_STATES and may_evaluate(request.user, pilot)
     context.update(_promotion_context(request.user, pilot))
     context.update(_supervision_context(request.user, pilot))
+    context["user_is_office"] = access.is_office(request.user)
     if pilot.origin == Origin.CALL:
         from pilots.application_views import _screening_role
 

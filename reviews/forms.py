@@ -235,3 +235,27 @@ class BonusForm(forms.Form):
         if pilot is None:
             raise forms.ValidationError("没有该编号的试点。")
         return pilot
+
+
+class AssignExpertsForm(forms.Form):
+    experts = forms.ModelMultipleChoiceField(
+        label="评审专家", queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+    due_date = forms.DateField(label="评审期限", widget=DATE_WIDGET)
+
+    def __init__(self, *args, **kwargs):
+        from accounts.constants import Role
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["experts"].queryset = (
+            User.objects.filter(role=Role.EXPERT, is_active=True)
+            .select_related("organisation")
+            .order_by("organisation__name", "username")
+        )
+        self.fields["experts"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username}（{u.organisation.name if u.organisation else '—'}）"
+        )
+        self.fields["experts"].error_messages["required"] = "请至少选择一位评审专家。"
+        self.fields["due_date"].error_messages["required"] = "请填写评审期限。"
+        self.fields["due_date"].error_messages["invalid"] = "请输入有效日期。"

@@ -102,3 +102,46 @@ class BonusPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.organisation} {self.points}"
+
+
+class ExpertReview(models.Model):
+    """One expert's online review of one application (N3): the office's criteria as they were
+    when assigned, the expert's scores and opinion. An expert sees the others' scores only once
+    they have submitted their own; the office sees them side by side."""
+
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    STATUS = [(PENDING, "待评审"), (SUBMITTED, "已提交")]
+
+    pilot = models.ForeignKey(
+        "pilots.Pilot", on_delete=models.PROTECT, related_name="expert_reviews"
+    )
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="expert_reviews",
+        verbose_name="专家",
+    )
+    criteria = models.JSONField("评审标准", default=list)  # [{"title": …, "max": 30}, …]
+    scores = models.JSONField("评分", default=list)
+    total = models.DecimalField("总分", max_digits=6, decimal_places=2, null=True, blank=True)
+    opinion = models.TextField("评审意见", blank=True)
+    status = models.CharField("状态", max_length=16, choices=STATUS, default=PENDING)
+    due_date = models.DateField("评审期限")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="分配人"
+    )
+    assigned_at = models.DateTimeField("分配时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "专家评审"
+        verbose_name_plural = "专家评审"
+        ordering = ["pilot", "assigned_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["pilot", "expert"], name="expert_review_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot} · {self.expert}"

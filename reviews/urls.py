@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import bonus_views, views
+from reviews import bonus_views, expert_views, views
 from reviews import promotion_views as promo
 from reviews import supervision_views as sup
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("pilots/<str:code>/recognise/", promo.recognise, name="recognise"),
     path("promotion/", promo.promotion_page, name="promotion"),
     path("bonus/", bonus_views.bonus_page, name="bonus"),
+    path("pilots/<str:code>/experts/", expert_views.assign, name="experts"),
+    path("expert/", expert_views.my_reviews, name="my_reviews"),
+    path("expert/<int:pk>/", expert_views.review, name="expert_review"),
     path("pilots/<str:code>/inspect/", sup.inspection_create, name="inspect"),
     path("rectifications/<int:pk>/report/", sup.rectification_report, name="rectification_report"),
     path("rectifications/<int:pk>/close/", sup.rectification_close, name="rectification_close"),

@@ -1,0 +1,94 @@
+"""Pages of the online expert review (N3): the office assigns experts and reads their scores
+side by side; an expert reviews the applications assigned to them and nothing else. Every
+change goes through reviews.expert."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts import access
+from reviews import expert
+from reviews.forms import AssignExpertsForm
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assign(request: HttpRequest, code: str) -> HttpResponse:
+    if not access.is_office(request.user):
+        raise PermissionDenied("只有省办可以分配评审专家和查看评审结果。")
+    pilot = access.get_pilot_for(request.user, code)
+    form = AssignExpertsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            expert.assign_experts(
+                actor=request.user,
+                pilot=pilot,
+                experts=list(form.cleaned_data["experts"]),
+                due_date=form.cleaned_data["due_date"],
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, "已分配评审专家，并已通知。")
+            return redirect("reviews:experts", code=pilot.code)
+    return render(
+        request,
+        "reviews/expert_assign.html",
+        {"pilot": pilot, "form": form, "summary": expert.summary(pilot)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """An expert's review of one assigned application."""
+    task = expert.review_for(request.user, pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        scores = [request.POST.get(f"score_{i}", "") for i in range(len(task.criteria))]
+        try:
+            expert.submit_review(
+                actor=request.user,
+                review=task,
+                scores=scores,
+                opinion=request.POST.get("opinion", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, "评审已提交。")
+            return redirect("reviews:expert_review", pk=task.pk)
+    task.refresh_from_db()
+    return render(
+        request,
+        "reviews/expert_review.html",
+        {
+            "task": task,
+            "pilot": task.pilot,
+            "rows": list(
+                zip(
+                    range(len(task.criteria)),
+                    task.criteria,
+                    task.scores or [None] * len(task.criteria),
+                    strict=False,
+                )
+            ),
+            "posted": request.POST,
+            "errors": errors,
+            "others": expert.others_visible(task),
+        },
+    )
+
+
+@login_required
+def my_reviews(request: HttpRequest) -> HttpResponse:
+    from reviews.models import ExpertReview
+
+    tasks = ExpertReview.objects.filter(expert=request.user).select_related("pilot")
+    return render(request, "reviews/expert_list.html", {"tasks": tasks})
