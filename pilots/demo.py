@@ -124,6 +124,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("lishui", "lishui", Role.PREFECTURE, "蓝晓春"),
     DemoAccount("county", "hz-xihu", Role.COUNTY, "俞佳宁"),
     DemoAccount("expert", "tp-eesdi", Role.EXPERT, "蒋文博"),
+    DemoAccount("expert2", "tp-zju-env", Role.EXPERT, "钱思远"),
 )
 
 

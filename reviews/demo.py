@@ -2,8 +2,8 @@
 and evaluations of some ledger pilots at five, four and three stars, and one pilot whose star
 was cancelled twice in a row (flagged for removal) (R3.2); two recognised pilots in a
 published list edition, and a draft edition (R3.4); an inspection with one rectification
-closed and one overdue (R3.3). Recorded through the reviews app's domain
-functions, and safe to run again."""
+closed and one overdue (R3.3); an application scored by two experts and one whose review
+is overdue (N3). Recorded through the reviews app's domain functions, and safe to run again."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def load_reviews_demo(*, users: dict[str, User], today: dt.date) -> int:
     ]
     _load_promotion_demo(office=office, pilots=ledger)
     _load_supervision_demo(office=office, pilots=ledger, today=today)
+    _load_expert_demo(users=users, today=today)
     if Evaluation.objects.filter(scorecard=card).exists():
         return 0
     indicators = list(card.indicators.order_by("number"))
@@ -143,3 +144,39 @@ def _load_supervision_demo(*, office: User, pilots: list, today: dt.date) -> Non
     supervision.close_rectification(
         actor=office, rectification=first, note="已按期报送。", today=today - dt.timedelta(days=35)
     )
+
+
+def _load_expert_demo(*, users: dict[str, User], today: dt.date) -> None:
+    """A scored application (N3): two experts of different units reviewed an endorsed
+    application of the demo's call."""
+    from reviews import expert
+    from reviews.models import ExpertReview
+
+    experts = [users[name] for name in ("expert", "expert2") if name in users]
+    if ExpertReview.objects.exists() or len(experts) < 2:
+        return
+    endorsed = [p for _, p in demo_pilots() if p.status == Status.ENDORSED]
+    if not endorsed:
+        return
+    reviews = expert.assign_experts(
+        actor=users["office"],
+        pilot=endorsed[0],
+        experts=experts,
+        due_date=today + dt.timedelta(days=10),
+        today=today,
+    )
+    for review, scores, opinion in zip(
+        reviews,
+        [(26, 25, 16, 17), (22, 24, 18, 15)],
+        ["改革方向明确，制度创新点突出，建议立项。", "措施较具体，建议细化时间节点后立项。"],
+        strict=False,
+    ):
+        expert.submit_review(actor=review.expert, review=review, scores=scores, opinion=opinion)
+    if len(endorsed) > 1:  # assigned three weeks ago, due five days ago, not yet reviewed
+        expert.assign_experts(
+            actor=users["office"],
+            pilot=endorsed[1],
+            experts=experts[:1],
+            due_date=today - dt.timedelta(days=5),
+            today=today - dt.timedelta(days=21),
+        )

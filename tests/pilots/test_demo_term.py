@@ -82,5 +82,8 @@ def test_the_demo_has_evaluations_a_removal_flag_a_list_and_an_overdue_rectifica
     from reviews.models import Rectification
 
     assert Rectification.objects.filter(closed_on__isnull=True).count() == 1
+    from reviews.models import ExpertReview
+
+    assert ExpertReview.objects.filter(status=ExpertReview.SUBMITTED).count() == 2
     call_command("flag_overdue", "--today", "2026-11-25", stdout=None)
     assert OverdueEvent.objects.filter(kind=DeadlineKind.RECTIFICATION).count() == 1
