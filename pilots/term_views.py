@@ -44,7 +44,7 @@ from pilots.term_forms import (
     OverdueFilterForm,
     RestoreForm,
 )
-from pilots.views import _attach_errors, _bound, _per_page
+from pilots.views import _attach_errors, _bound, _per_page, flash_errors
 
 # States in which a pilot has an end of term to manage.
 TERM_STATES = LEDGER_STATES | {Status.CLOSED, Status.PURGED}
@@ -160,7 +160,7 @@ def _decide(request: HttpRequest, record, *, accept, refuse, accepted: str, refu
     back = _back(request, record.pilot.get_absolute_url())
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        _form_messages(request, form)
+        flash_errors(request, form)
         return redirect(back)
     note = form.cleaned_data["note"]
     try:
@@ -171,7 +171,7 @@ def _decide(request: HttpRequest, record, *, accept, refuse, accepted: str, refu
             refuse(note)
             messages.success(request, refused)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        flash_errors(request, exc)
     return redirect(back)
 
 
@@ -189,12 +189,6 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
         accepted=f"已同意{report.pilot.name}销号。",
         refused=f"已退回{report.pilot.name}的销号报告。",
     )
-
-
-def _form_messages(request: HttpRequest, form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            messages.error(request, message)
 
 
 # --- extension (延期, R2.4 + R1.2) ------------------------------------------------------------
@@ -321,12 +315,12 @@ def restore(request: HttpRequest, code: str) -> HttpResponse:
     pilot = access.get_pilot_for(request.user, code)
     form = RestoreForm(request.POST)
     if not form.is_valid():
-        _form_messages(request, form)
+        flash_errors(request, form)
         return redirect(_back(request, pilot.get_absolute_url()))
     try:
         term.restore_pilot(actor=request.user, pilot=pilot, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        flash_errors(request, exc)
     else:
         grace = settings.PILOT_PURGE_GRACE_DAYS
         messages.success(

@@ -334,6 +334,17 @@ def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def flash_errors(request: HttpRequest, source) -> None:
+    """Show a bound form's errors, or a ValidationError's messages, as error messages (for a
+    POST that redirects back to the page it came from)."""
+    if isinstance(source, ValidationError):
+        found = source.messages
+    else:
+        found = [message for errors in source.errors.values() for message in errors]
+    for message in found:
+        messages.error(request, message)
+
+
 def _attach_errors(form, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):
         for name, errors in exc.message_dict.items():

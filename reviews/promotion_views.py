@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
-from pilots.views import _bound
+from pilots.views import _bound, flash_errors
 from reviews import promotion
 from reviews.constants import PUBLIC_FIELDS, ListStatus
 from reviews.forms import ListDraftForm, PromotionReportForm, RecognitionForm
@@ -23,24 +23,13 @@ from reviews.models import ListEntry, PublishedList, Recognition
 FIELD_LABELS = dict(PUBLIC_FIELDS)
 
 
-def _errors(request: HttpRequest, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
-
-
-def _form_errors(request: HttpRequest, form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            messages.error(request, message)
-
-
 @login_required
 @require_POST
 def promotion_report(request: HttpRequest, code: str) -> HttpResponse:
     pilot = access.get_pilot_for(request.user, code)
     form = PromotionReportForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect(f"{pilot.get_absolute_url()}#promotion")
     try:
         promotion.report_promotion(
@@ -50,7 +39,7 @@ def promotion_report(request: HttpRequest, code: str) -> HttpResponse:
             adopted_by=form.cleaned_data["adopted_by"],
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, "推广情况已报送省办。")
     return redirect(f"{pilot.get_absolute_url()}#promotion")
@@ -64,12 +53,12 @@ def recognise(request: HttpRequest, code: str) -> HttpResponse:
     pilot = access.get_pilot_for(request.user, code)
     form = RecognitionForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect(f"{pilot.get_absolute_url()}#promotion")
     try:
         recognition = promotion.recognise(actor=request.user, pilot=pilot, **form.cleaned_data)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, f"已认定为{recognition.get_kind_display()}。")
     return redirect(f"{pilot.get_absolute_url()}#promotion")
@@ -131,7 +120,7 @@ def list_publish(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         promotion.publish_list(actor=request.user, edition=edition)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, f"“{edition.title}”已发布，公众可在公开页面查阅。")
     return redirect("reviews:list", pk=pk)

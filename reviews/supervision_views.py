@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
-from pilots.views import _attach_errors, _bound
+from pilots.views import _attach_errors, _bound, flash_errors
 from reviews import supervision
 from reviews.forms import DemandFormSet, InspectionForm
 from reviews.models import Rectification
@@ -62,8 +62,7 @@ def rectification_report(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, rectification=rectification, text=request.POST.get("text", "")
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        flash_errors(request, exc)
     else:
         messages.success(request, "整改情况已报送省办。")
     return redirect(f"{rectification.inspection.pilot.get_absolute_url()}#supervision")
@@ -80,8 +79,7 @@ def rectification_close(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, rectification=rectification, note=request.POST.get("note", "")
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        flash_errors(request, exc)
     else:
         messages.success(request, "整改要求已销号。")
     return redirect(f"{rectification.inspection.pilot.get_absolute_url()}#supervision")
