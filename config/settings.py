@@ -154,6 +154,8 @@ PILOT_HALF_YEAR_DUE_DAYS = env_int("PILOT_HALF_YEAR_DUE_DAYS", 15, minimum=0)
 PILOT_PURGE_GRACE_DAYS = env_int("PILOT_PURGE_GRACE_DAYS", 30, minimum=0)
 # R3.2: the acceptance (summary) report is due this many months after the term ends.
 PILOT_ACCEPTANCE_REPORT_MONTHS = env_int("PILOT_ACCEPTANCE_REPORT_MONTHS", 2, minimum=1)
+# R4.1: the most points one bonus entry may award (or take back, as a correction).
+REVIEW_BONUS_MAX_POINTS = env_int("REVIEW_BONUS_MAX_POINTS", 10, minimum=1)
 # R2.4: closure may be reported from this many days before the end date.
 PILOT_CLOSURE_WINDOW_DAYS = env_int("PILOT_CLOSURE_WINDOW_DAYS", 30, minimum=0)
 # Reminders go out this many days before each deadline (R2.2–R3.2), once per deadline.

@@ -240,6 +240,11 @@ def rules_table() -> list[dict[str, str]]:
             "value": f"期满后{settings.PILOT_ACCEPTANCE_REPORT_MONTHS}个月内",
         },
         {
+            "clause": "R4.1",
+            "rule": "考核加分",
+            "value": f"每条加分不超过{settings.REVIEW_BONUS_MAX_POINTS}分（更正可为负分）",
+        },
+        {
             "clause": "N3",
             "rule": "每个设区市推荐名额",
             "value": f"每批次一般不超过{settings.CALL_DEFAULT_PREFECTURE_QUOTA}项",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -16,7 +17,9 @@ from accounts.models import Organisation
 from pilots.models import Pilot
 from reviews.models import BonusPoint
 
-MAX_POINTS = Decimal(10)
+
+def max_points() -> Decimal:
+    return Decimal(settings.REVIEW_BONUS_MAX_POINTS)
 
 
 @transaction.atomic
@@ -30,8 +33,9 @@ def award_points(
         value = Decimal(str(points))
     except (InvalidOperation, ValueError):
         value = None
-    if value is None or not value.is_finite() or value == 0 or abs(value) > MAX_POINTS:
-        errors["points"] = f"加分应为不超过{MAX_POINTS}分的非零数（更正时可为负数）。"
+    limit = max_points()
+    if value is None or not value.is_finite() or value == 0 or abs(value) > limit:
+        errors["points"] = f"加分应为不超过{limit}分的非零数（更正时可为负数）。"
     if not 2000 <= int(year) <= 2100:
         errors["year"] = "请填写正确的考核年度。"
     if not reason.strip():
