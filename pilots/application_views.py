@@ -257,6 +257,16 @@ DECISIONS = {
 }
 
 
+def _expert_summary(user, pilot):
+    """N3: for the office deciding, the experts' scores, mean and spread side by side."""
+    if not access.is_office(user):
+        return None
+    from reviews.expert import summary
+
+    found = summary(pilot)
+    return found if found.reviews else None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_screen(request: HttpRequest, code: str) -> HttpResponse:
@@ -314,6 +324,7 @@ def application_screen(request: HttpRequest, code: str) -> HttpResponse:
             "opinions": pilot.opinions.select_related("organisation", "author"),
             "regions": pilot.regions.all(),
             "milestones": pilot.milestones.filter(is_removed=False),
+            "expert_summary": _expert_summary(request.user, pilot),
         },
     )
 

@@ -162,6 +162,10 @@ def test_the_office_reads_mean_and_spread_side_by_side_N3(
     )
     page = client_for("office").get(f"/reviews/pilots/{application.code}/experts/").content.decode()
     assert "79.00" in page and "18.00" in page and "目标清晰，措施可行。" in page
+    # … and on the page where it decides.
+    screen = client_for("office").get(f"/pilots/{application.code}/screen/")
+    assert screen.status_code == 200
+    assert "平均分 79.00" in screen.content.decode()
 
 
 def test_an_unfinished_review_is_reminded_and_then_flagged_N3(assigned, personas, orgs):
