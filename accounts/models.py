@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -112,3 +113,23 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class CalendarToken(models.Model):
+    """The secret in a user's calendar feed address. Resetting issues a new one and revokes
+    the old; a revoked token's feed is gone (404). Kept, never deleted."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calendar_tokens"
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    revoked_at = models.DateTimeField("停用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "日历订阅地址"
+        verbose_name_plural = "日历订阅地址"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} 日历订阅"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from pilots import calendar_views
 
 admin.site.site_header = "改革试点台账 · 管理后台"
 admin.site.site_title = "改革试点台账"
@@ -10,6 +11,9 @@ admin.site.index_title = "数据管理"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("rules/", account_views.rules_page, name="rules"),
+    path("calendar/", calendar_views.month_view, name="calendar"),
+    path("calendar/token/", calendar_views.feed_token, name="calendar_token"),
+    path("calendar/feed/<str:token>.ics", calendar_views.feed, name="calendar_feed"),
     path("accounts/", include("accounts.urls")),
     path("pilots/", include("pilots.urls")),
     path("ledger/", include("ledger.urls")),
