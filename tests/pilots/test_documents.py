@@ -208,7 +208,7 @@ def test_static_fetcher_serves_the_stylesheet():
         "ftp://example.invalid/x",
         "data:text/css,body{}",
         "file:///etc/passwd",
-        "file://example.invalid/work/static/css/pdf.css",
+        "file://example.invalid/srv/static/css/pdf.css",
     ],
 )
 def test_static_fetcher_refuses_anything_else(url):
