@@ -23,7 +23,16 @@ $(STAMP): pyproject.toml
 	@rm -f .venv/.installed-*
 	@touch $@
 
-setup: system-deps $(STAMP)
+# Front-end assets come from the npm registry (package-lock.json pins them) and are copied
+# into static/vendor/, which is not committed.
+ECHARTS := static/vendor/echarts/echarts.min.js
+
+$(ECHARTS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(dir $@)
+	cp node_modules/echarts/dist/echarts.min.js $@
+
+setup: system-deps $(STAMP) $(ECHARTS)
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -41,4 +50,4 @@ test: lint
 	$(PY) -m pytest
 
 clean:
-	rm -rf .venv db.sqlite3 private var staticfiles .pytest_cache .ruff_cache
+	rm -rf .venv node_modules static/vendor db.sqlite3 private var staticfiles .pytest_cache .ruff_cache

@@ -19,12 +19,14 @@ def organisation(request: HttpRequest) -> dict:
     from accounts import access
     from accounts.constants import Role
     from accounts.notification_views import notices_for
+    from dashboards.metrics import DASHBOARD_ROLES
 
     return {
         "current_org": user.organisation,
         "current_role": user.get_role_display(),
         "nav_is_office": access.is_office(user),
         "nav_is_lead": access.role_of(user) == Role.LEAD_DEPARTMENT,
+        "nav_dashboard": access.role_of(user) in DASHBOARD_ROLES,
         "nav_pilot_library": _pilot_library(request),
         "unread_count": notices_for(user).filter(read_at__isnull=True).count(),
     }

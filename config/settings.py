@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "pilots",
     "ledger",
     "reviews",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

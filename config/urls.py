@@ -14,6 +14,7 @@ urlpatterns = [
     path("calendar/", calendar_views.month_view, name="calendar"),
     path("calendar/token/", calendar_views.feed_token, name="calendar_token"),
     path("calendar/feed/<str:token>.ics", calendar_views.feed, name="calendar_feed"),
+    path("dashboard/", include("dashboards.urls")),
     path("accounts/", include("accounts.urls")),
     path("pilots/", include("pilots.urls")),
     path("ledger/", include("ledger.urls")),

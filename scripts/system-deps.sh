@@ -3,7 +3,8 @@
 #   - Pango and HarfBuzz's subsetter for WeasyPrint (without libharfbuzz-subset0 WeasyPrint
 #     falls back to fontTools and a Chinese document renders about ten times slower);
 #   - a CJK font so Chinese PDFs embed real glyphs;
-#   - Chromium for the browser tests (Playwright drives Debian's build, never its own download).
+#   - Chromium for the browser tests (Playwright drives Debian's build, never its own download);
+#   - Node.js and npm, when the machine has none, to install the front-end assets (ECharts).
 # As root it installs them with apt-get; otherwise it names what is missing and stops.
 set -euo pipefail
 
@@ -15,6 +16,10 @@ for pkg in "${packages[@]}"; do
         missing+=("$pkg")
     fi
 done
+
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

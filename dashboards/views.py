@@ -1,0 +1,50 @@
+"""The dashboard: what the office looks at every morning; lead departments and prefecture
+bureaus see the same page over their own slice."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from dashboards import charts, metrics
+
+_QUARTER = re.compile(r"^(20\d\d)Q([1-4])$")
+
+
+def _chosen_quarter(request: HttpRequest, today) -> tuple[int, int] | None:
+    """?quarter=2026Q3 picks the reporting quarter; a quarter not yet due or malformed is
+    refused with a message and the latest due quarter shown instead."""
+    value = request.GET.get("quarter", "").strip()
+    if not value:
+        return None
+    match = _QUARTER.match(value)
+    if match:
+        chosen = (int(match[1]), int(match[2]))
+        if chosen <= metrics.latest_due_quarter(today):
+            return chosen
+    messages.warning(request, "季度参数无效或该季度进展尚未到报送期限，已显示最近一个到期季度。")
+    return None
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not metrics.may_view(request.user):
+        raise PermissionDenied("数据看板面向省办、省级牵头部门和设区市、县（市、区）局。")
+    today = timezone.localdate()
+    data = metrics.dashboard(request.user, today, _chosen_quarter(request, today))
+    latest = metrics.latest_due_quarter(today)
+    data.update(
+        today=today,
+        charts=charts.options(data),
+        quarter_choices=[
+            (f"{y}Q{q}", metrics.quarter_label(y, q)) for y, q in metrics.quarters_back(latest, 8)
+        ][::-1],
+        quarter_value=f"{data['year']}Q{data['quarter']}",
+    )
+    return render(request, "dashboards/dashboard.html", data)
