@@ -133,3 +133,31 @@ class CalendarToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} 日历订阅"
+
+
+class ApiToken(models.Model):
+    """A personal access token for the REST API. Only a hash of the secret is stored; the
+    secret is shown once, when issued. Revoked tokens stay on record (who, when) and no
+    longer authenticate."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField("用途", max_length=60)
+    prefix = models.CharField("令牌前缀", max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API 访问令牌"
+        verbose_name_plural = "API 访问令牌"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.name}（{self.prefix}…）"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -5,7 +5,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Notification
@@ -28,5 +27,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
-    notices_for(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
+    from accounts.notify import mark_read
+
+    mark_read(request.user)
     return redirect("notifications")

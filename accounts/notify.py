@@ -122,3 +122,15 @@ def send_pending_emails(limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     return sum(1 for notice_id in ids if deliver_email(notice_id))
+
+
+def mark_read(user, pk: int | None = None) -> int:
+    """Mark the user's unread notices read (one, or all of them); returns how many."""
+    from django.utils import timezone
+
+    from accounts.notification_views import notices_for
+
+    unread = notices_for(user).filter(read_at__isnull=True)
+    if pk is not None:
+        unread = unread.filter(pk=pk)
+    return unread.update(read_at=timezone.now())

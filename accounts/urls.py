@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import notification_views
+from accounts import notification_views, profile_views
 from accounts.forms import LoginForm
 
 urlpatterns = [
@@ -15,6 +15,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", profile_views.profile, name="profile"),
+    path("profile/tokens/", profile_views.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", profile_views.token_revoke, name="token_revoke"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

@@ -39,6 +39,11 @@ INSTALLED_APPS = [
     "ledger",
     "reviews",
     "dashboards",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -180,3 +185,52 @@ LOGGING = {
 
 # Absolute address of the site, for links in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- REST API (v1) ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token comes first so that an anonymous request answers 401 with its scheme.
+        "api.auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "改革试点台账 REST API",
+    "DESCRIPTION": (
+        "生态文明领域改革试点台账的接口：单位、申报批次、试点（含申报）、备案、季度进展、半年汇总、"
+        "销号、延期、总结验收报告、评估、督察和通知，以及申报、推荐、批复、备案、报送、销号、延期等"
+        "工作流操作。权限与页面相同；错误以 JSON 返回中文说明。"
+    ),
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "OrganisationKindEnum": "accounts.constants.OrgKind",
+        "ReformFieldEnum": "pilots.constants.ReformField",
+        "PilotKindEnum": "pilots.constants.PilotKind",
+        "PilotStatusEnum": "pilots.constants.Status",
+        "FilingStatusEnum": "ledger.constants.FilingStatus",
+        "SummaryStatusEnum": "ledger.constants.SummaryStatus",
+        "TermRequestStatusEnum": "pilots.constants.TermRequestStatus",
+    },
+}
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 5, minimum=1)

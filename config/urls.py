@@ -15,6 +15,7 @@ urlpatterns = [
     path("calendar/token/", calendar_views.feed_token, name="calendar_token"),
     path("calendar/feed/<str:token>.ics", calendar_views.feed, name="calendar_feed"),
     path("dashboard/", include("dashboards.urls")),
+    path("api/", include("api.urls")),
     path("accounts/", include("accounts.urls")),
     path("pilots/", include("pilots.urls")),
     path("ledger/", include("ledger.urls")),

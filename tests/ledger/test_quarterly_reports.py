@@ -539,7 +539,7 @@ def test_correcting_through_the_form_needs_a_reason_R2_3(client_for, personas, p
             {"attachment": SimpleUploadedFile("进展材料.pdf", EXE)},
             "只接受 PDF、DOCX 或 XLSX 文件。",
         ),
-        (2026, 1, {"attachment": SimpleUploadedFile("空.pdf", b"")}, "所提交的是空文件。"),
+        (2026, 1, {"attachment": SimpleUploadedFile("空.pdf", b"")}, "提交的是空文件"),
         (2026, 2, {}, "不在该试点的报送期内"),
     ],
     ids=["no-progress", "renamed-exe", "empty-file", "quarter-not-ended"],

@@ -1,0 +1,27 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api import views
+
+router = DefaultRouter()
+router.register("organisations", views.OrganisationViewSet, basename="organisation")
+router.register("calls", views.CallViewSet, basename="call")
+router.register("pilots", views.PilotViewSet, basename="pilot")
+router.register("filings", views.FilingViewSet, basename="filing")
+router.register("quarterly-reports", views.QuarterlyReportViewSet, basename="quarterly-report")
+router.register("half-year-summaries", views.SummaryViewSet, basename="half-year-summary")
+router.register("closures", views.ClosureViewSet, basename="closure")
+router.register("extensions", views.ExtensionViewSet, basename="extension")
+router.register("acceptance-reports", views.AcceptanceViewSet, basename="acceptance-report")
+router.register("evaluations", views.EvaluationViewSet, basename="evaluation")
+router.register("inspections", views.InspectionViewSet, basename="inspection")
+router.register("notifications", views.NotificationViewSet, basename="notification")
+
+app_name = "api"
+urlpatterns = [
+    path("v1/me/", views.MeView.as_view(), name="me"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
