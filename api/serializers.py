@@ -424,8 +424,18 @@ class MilestoneInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
 
 
+class OrganisationCodeField(serializers.SlugRelatedField):
+    """An organisation named by its code; anything that cannot be a code is refused before
+    the database is asked."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not data or len(data) > 64 or "\x00" in data:
+            raise serializers.ValidationError(f"单位代码无效：{str(data)[:64]!r}。")
+        return super().to_internal_value(data)
+
+
 def _org_field(*kinds: str, many: bool = False, required: bool = True):
-    return serializers.SlugRelatedField(
+    return OrganisationCodeField(
         slug_field="code",
         queryset=Organisation.objects.filter(kind__in=kinds, is_active=True),
         many=many,

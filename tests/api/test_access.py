@@ -218,3 +218,18 @@ def test_schema_generates_without_warnings():
 
     # --fail-on-warn turns any unresolved type, name clash or error into a failure.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_control_characters_in_codes_and_search_are_refused_not_sent_to_the_database(
+    client_for, world
+):
+    client = client_for("county")
+    response = client.post(
+        f"{API}/pilots/",
+        {"call": world["call"], "regions": ["hz\x00"], "lead_department": "dept\x00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "单位代码无效" in str(response.json()["errors"]["regions"])
+    search = client_for("office").get(f"{API}/pilots/", {"search": "a\x00b"})
+    assert search.status_code == 400 and "控制字符" in search.json()["errors"]["search"][0]

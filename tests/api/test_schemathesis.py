@@ -19,6 +19,21 @@ from config.wsgi import application
 EXAMPLES_PER_OPERATION = 15
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calling the WSGI application directly sends request_started/finished, which would close
+    the test's database connection (and its transaction); Django's test client disconnects
+    these handlers the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize("persona", ["office", "dept"])
 def test_no_generated_request_causes_a_server_error(db, world, personas, persona, mode):
