@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "组织与用户"
+
+    def ready(self) -> None:
+        from django.contrib.auth import signals
+        from django.contrib.auth.models import update_last_login
+
+        from accounts import audit
+
+        audit.connect_axes()
+        # Signing in stamps last_login; that is not a change of the user worth a history row
+        # (the sign-in itself is in the audit log).
+        signals.user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        signals.user_logged_in.connect(audit.stamp_last_login, dispatch_uid="stamp_last_login")

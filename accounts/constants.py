@@ -19,7 +19,21 @@ class Role(models.TextChoices):
     PREFECTURE = "prefecture", "设区市局"
     COUNTY = "county", "县（市、区）局"
     EXPERT = "expert", "评审专家"
+    AUDITOR = "auditor", "安全审计员"
     ADMIN = "admin", "系统管理员"
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", "登录"
+    LOGIN_FAILED = "login_failed", "登录失败"
+    LOCKED_OUT = "locked_out", "登录锁定"
+    LOGOUT = "logout", "退出"
+    CHANGE = "change", "数据变更"
+    PERMISSION = "permission", "权限变更"
+    UPLOAD = "upload", "上传文件"
+    DOWNLOAD = "download", "下载文件"
+    EXPORT = "export", "导出"
+    TOKEN = "token", "访问令牌"
 
 
 # The role a user normally holds in an organisation of each kind.

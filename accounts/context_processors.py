@@ -27,6 +27,7 @@ def organisation(request: HttpRequest) -> dict:
         "nav_is_office": access.is_office(user),
         "nav_is_lead": access.role_of(user) == Role.LEAD_DEPARTMENT,
         "nav_dashboard": access.role_of(user) in DASHBOARD_ROLES,
+        "nav_audit": access.role_of(user) in (Role.AUDITOR, Role.ADMIN),
         "nav_pilot_library": _pilot_library(request),
         "unread_count": notices_for(user).filter(read_at__isnull=True).count(),
     }

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from accounts.constants import OrgKind, Role
+from accounts.constants import AuditAction, OrgKind, Role
 
 
 class Organisation(models.Model):
@@ -66,6 +66,8 @@ class User(AbstractUser):
     role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
     display_name = models.CharField("姓名", max_length=50, blank=True)
     phone = models.CharField("联系电话", max_length=30, blank=True)
+    # Who changed a user's role, unit or rights, and when; never the password hash.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
         verbose_name = "用户"
@@ -161,3 +163,44 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class AuditEvent(models.Model):
+    """One security-relevant event: who (user, or the name typed at a failed login), what,
+    when, and from where (address and browser). Written by `accounts/audit.py` only; never
+    changed or deleted by the product; readable by auditors."""
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="用户",
+    )
+    username = models.CharField("账号", max_length=150, blank=True, db_index=True)
+    action = models.CharField("类别", max_length=16, choices=AuditAction.choices, db_index=True)
+    object_type = models.CharField("对象类型", max_length=100, blank=True)
+    object_id = models.CharField("对象", max_length=64, blank=True)
+    summary = models.CharField("内容", max_length=500)
+    ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    user_agent = models.CharField("浏览器", max_length=300, blank=True)
+    path = models.CharField("请求地址", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "审计日志"
+        verbose_name_plural = "审计日志"
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("审计日志只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计日志不能删除。")

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import record
+from accounts.constants import AuditAction
 from accounts.models import ApiToken
 
 PREFIX = "rpr_"
@@ -43,6 +45,7 @@ def issue_token(user, name: str) -> tuple[ApiToken, str]:
         )
     key = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=key[:10], key_hash=_hash(key))
+    record(AuditAction.TOKEN, f"生成访问令牌“{name}”（{token.prefix}…）", user=user, obj=token)
     return token, key
 
 
@@ -53,6 +56,12 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        record(
+            AuditAction.TOKEN,
+            f"吊销访问令牌“{token.name}”（{token.prefix}…）",
+            user=actor,
+            obj=token,
+        )
     return token
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import audit_views
 from accounts import views as account_views
 from pilots import calendar_views
 
@@ -11,6 +12,8 @@ admin.site.index_title = "数据管理"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("rules/", account_views.rules_page, name="rules"),
+    path("healthz/", account_views.healthz, name="healthz"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
     path("calendar/", calendar_views.month_view, name="calendar"),
     path("calendar/token/", calendar_views.feed_token, name="calendar_token"),
     path("calendar/feed/<str:token>.ics", calendar_views.feed, name="calendar_feed"),

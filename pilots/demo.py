@@ -125,6 +125,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("county", "hz-xihu", Role.COUNTY, "俞佳宁"),
     DemoAccount("expert", "tp-eesdi", Role.EXPERT, "蒋文博"),
     DemoAccount("expert2", "tp-zju-env", Role.EXPERT, "钱思远"),
+    DemoAccount("auditor", "office", Role.AUDITOR, "审计员 方敏"),
 )
 
 

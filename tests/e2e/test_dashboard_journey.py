@@ -57,3 +57,25 @@ def test_prefecture_dashboard_shows_its_own_slice(page, login, shot, registry):
     ranking = page.locator("text=设区市晾晒比拼").locator("xpath=ancestor::section").inner_text()
     assert "杭州" in ranking and "宁波" not in ranking
     shot("dashboard-prefecture")
+
+
+def test_pages_run_under_the_content_security_policy_without_violations(page, login, registry):
+    """The CSP allows scripts from the product's own files only: the charts and the API docs
+    must draw without a single violation."""
+    violations = []
+    page.on(
+        "console",
+        lambda msg: (
+            violations.append(page.url + " " + msg.text[:300])
+            if "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    login("office")
+    page.locator("h1", has_text="我的工作").wait_for()
+    page.goto("/dashboard/")
+    page.locator('.chart[data-chart="status"] svg').wait_for(state="attached")
+    page.goto("/api/docs/")
+    page.locator(".swagger-ui .opblock").first.wait_for()
+    page.goto("/pilots/jobs/")
+    assert violations == []

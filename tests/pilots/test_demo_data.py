@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import transaction
+from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.constants import OrgKind, Role
@@ -101,7 +102,8 @@ def test_divisions_belong_to_the_environment_department(db):
 
 def test_every_demo_account_signs_in_with_the_demo_password(demo):
     for account in DEMO_ACCOUNTS:
-        user = authenticate(username=account.username, password=DEMO_PASSWORD)
+        request = RequestFactory().post("/accounts/login/")
+        user = authenticate(request, username=account.username, password=DEMO_PASSWORD)
         assert user is not None, account.username
         assert user.organisation.code == account.org_code
         assert user.role == account.role
