@@ -75,20 +75,17 @@ def notify_many(notices: list[Notification]) -> list[Notification]:
 
 def _queue_emails(notice_ids: list[int]) -> None:
     from accounts.tasks import send_notification_emails
+    from pilots.queue import enqueue
 
-    try:
-        send_notification_emails.delay(notice_ids)
-    except Exception:  # broker down: the notices stay unsent and are retried by the job
-        log.warning("%s notifications: e-mails not queued, will be retried", len(notice_ids))
+    # Broker down: kept and sent later; the notices also stay unsent until delivered.
+    enqueue(send_notification_emails, notice_ids)
 
 
 def _queue_email(notice_id: int) -> None:
     from accounts.tasks import send_notification_email
+    from pilots.queue import enqueue
 
-    try:
-        send_notification_email.delay(notice_id)
-    except Exception:  # broker down: the notice stays unsent and is retried by the job
-        log.warning("notification %s: e-mail not queued, will be retried", notice_id)
+    enqueue(send_notification_email, notice_id)
 
 
 def deliver_email(notice_id: int) -> bool:

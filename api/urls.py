@@ -6,6 +6,8 @@ from rest_framework.routers import DefaultRouter
 from api import views
 
 router = DefaultRouter()
+# JSON only: no ".json" suffix variants of every route.
+router.include_format_suffixes = False
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("calls", views.CallViewSet, basename="call")
 router.register("pilots", views.PilotViewSet, basename="pilot")

@@ -114,15 +114,13 @@ def request_render(*, actor, scope: str, department=None, year: int, quarter: in
 
 
 def _enqueue(render_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
     from ledger.tasks import render_ledger_task
+    from pilots.queue import enqueue
 
-    try:
-        render_ledger_task.delay(render_id)
-    except (OperationalError, OSError):
-        # Pages never need the broker: the row stays QUEUED, to be sent again later.
-        logger.exception("PDF台账 %s 未能加入队列（消息队列不可用），保持排队状态", render_id)
+    # Pages never need the broker: when it is down the row stays QUEUED and the task is
+    # kept in the database, sent when the broker is back.
+    if not enqueue(render_ledger_task, render_id):
+        logger.warning("PDF台账 %s 未能加入队列（消息队列不可用），将在恢复后补发", render_id)
 
 
 # --- rendering --------------------------------------------------------------------------------

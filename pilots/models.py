@@ -395,4 +395,5 @@ class OverlapFlag(models.Model):
 
 
 from pilots.models_overlap import *  # noqa: E402, F403
+from pilots.models_queue import *  # noqa: E402, F403
 from pilots.models_term import *  # noqa: E402, F403

@@ -19,3 +19,11 @@ def purge_expired_task(triggered_by: str = "定时任务") -> None:
 @shared_task(ignore_result=True)
 def send_reminders_task(triggered_by: str = "定时任务") -> None:
     jobs.send_reminders(triggered_by=triggered_by)
+
+
+@shared_task(ignore_result=True)
+def flush_pending_tasks() -> int:
+    """Send the tasks kept in the database while the broker was down."""
+    from pilots.queue import flush_pending
+
+    return flush_pending()

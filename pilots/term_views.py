@@ -529,6 +529,14 @@ def _run_now(request: HttpRequest) -> HttpResponse:
     if task is None:
         messages.error(request, "未知的定时任务。")
         return redirect("pilots:jobs")
-    task.delay(triggered_by=f"{request.user.get_full_name() or request.user.username}手动运行")
-    messages.success(request, f"已启动“{JobName(name).label}”，运行结果见下方记录。")
+    from pilots.queue import enqueue
+
+    who = f"{request.user.get_full_name() or request.user.username}手动运行"
+    if enqueue(task, triggered_by=who):
+        messages.success(request, f"已启动“{JobName(name).label}”，运行结果见下方记录。")
+    else:
+        messages.warning(
+            request,
+            f"消息队列暂不可用，“{JobName(name).label}”已登记，将在队列恢复后自动运行。",
+        )
     return redirect("pilots:jobs")

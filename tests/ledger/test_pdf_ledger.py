@@ -271,13 +271,15 @@ def test_request_render_runs_to_done_when_tasks_run_eagerly(
 def test_request_render_keeps_the_row_queued_when_the_broker_is_down(
     pilots, personas, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
+    from config.celery import app
     from ledger import tasks
+    from pilots.models import PendingTask
 
     def unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to localhost:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.render_ledger_task, "delay", unreachable)
-
+    monkeypatch.setattr(tasks.render_ledger_task, "apply_async", unreachable)
+    app.conf.task_always_eager = False  # the conftest fixture restores it
     with django_capture_on_commit_callbacks(execute=True):
         render = pdf.request_render(
             actor=personas["office"], scope=LedgerScope.PROVINCE, year=2026, quarter=3
@@ -287,6 +289,13 @@ def test_request_render_keeps_the_row_queued_when_the_broker_is_down(
     assert render.status == RenderStatus.QUEUED
     assert not render.file
     assert "未能加入队列" in caplog.text
+    # The task itself is kept, to be sent when the broker is back.
+    kept = PendingTask.objects.get()
+    assert (kept.task, kept.args, kept.sent_at) == (
+        tasks.render_ledger_task.name,
+        [render.pk],
+        None,
+    )
 
 
 def test_a_department_may_print_only_its_own_ledger(personas, orgs):

@@ -109,7 +109,9 @@ def test_closure_reported_in_the_form_and_accepted_by_the_office_R2_4(
 ):
     on(time_machine, D(2026, 12, 20))
     client = client_for("dept")
-    attachment = SimpleUploadedFile("总结.pdf", b"%PDF-1.4 closure", content_type="application/pdf")
+    attachment = SimpleUploadedFile(
+        "总结.pdf", b"%PDF-1.4 closure\n%%EOF\n", content_type="application/pdf"
+    )
     response = client.post(
         f"/pilots/{pilot.code}/closure/", {**_closure_post(), "attachment": attachment}
     )
@@ -120,7 +122,7 @@ def test_closure_reported_in_the_form_and_accepted_by_the_office_R2_4(
     assert report.attachment.name.endswith(".pdf")
     download = client.get(f"/pilots/term-files/closure/{report.pk}/")
     assert download.status_code == 200
-    assert b"".join(download.streaming_content) == b"%PDF-1.4 closure"
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 closure\n%%EOF\n"
 
     office = client_for("office")
     queue = office.get("/pilots/term/").content.decode()

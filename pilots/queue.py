@@ -1,0 +1,67 @@
+"""Handing work to Celery without ever failing a page: `enqueue` publishes a task, and when
+the broker cannot be reached keeps it as a PendingTask row; `flush_pending` publishes those
+rows once the broker is back (every few minutes from beat, and when a worker starts)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError, OperationalError
+
+from config.celery import app
+from pilots.models import PendingTask
+
+log = logging.getLogger(__name__)
+BROKER_ERRORS = (OperationalError, KombuError, OSError, ConnectionError, TimeoutError)
+# Give up quickly on a broker that does not answer: the request is waiting.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def enqueue(task, *args, **kwargs) -> bool:
+    """Publish `task(*args, **kwargs)`; True when the broker took it (or it ran eagerly),
+    False when it was kept in the database to be sent later."""
+    if app.conf.task_always_eager:
+        task.apply(args=args, kwargs=kwargs)
+        return True
+    try:
+        task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY)
+    except BROKER_ERRORS as exc:
+        PendingTask.objects.create(
+            task=task.name, args=list(args), kwargs=kwargs, last_error=str(exc)[:300]
+        )
+        log.warning("broker unavailable: %s kept for later (%s)", task.name, exc)
+        return False
+    return True
+
+
+def flush_pending(limit: int = 500) -> int:
+    """Publish tasks kept while the broker was down, oldest first; stops at the first
+    failure (the broker is still down). Returns how many were sent."""
+    sent = 0
+    with transaction.atomic():
+        rows = list(
+            PendingTask.objects.select_for_update(skip_locked=True)
+            .filter(sent_at__isnull=True)
+            .order_by("created_at", "pk")[:limit]
+        )
+        for row in rows:
+            try:
+                app.send_task(
+                    row.task,
+                    args=row.args,
+                    kwargs=row.kwargs,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY,
+                )
+            except BROKER_ERRORS as exc:
+                row.attempts += 1
+                row.last_error = str(exc)[:300]
+                row.save(update_fields=["attempts", "last_error"])
+                break
+            row.sent_at = timezone.now()
+            row.attempts += 1
+            row.save(update_fields=["sent_at", "attempts"])
+            sent += 1
+    return sent

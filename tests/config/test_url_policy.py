@@ -1,0 +1,423 @@
+"""Every URL pattern of the project × every persona, against a declared policy.
+
+The patterns come from Django's resolver, so a new page or endpoint without a row here fails
+the test. For each pattern and persona the test sends a GET and an empty POST; a 2xx answer
+is allowed only where the policy names the persona. Personas: anonymous, office, lead
+department, a prefecture on its own records and on another prefecture's records, a county,
+an expert and the security auditor. "Own records" are pilot A's (Xihu county, Hangzhou,
+led by the environment department); "another prefecture's" are pilot B's (Ningbo, led by
+the water department)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.constants import Role
+from accounts.models import CalendarToken, Notification
+from accounts.tokens import issue_token
+from ledger.models import HalfYearSummary, ImportBatch, LedgerRender, ReformPlan
+from pilots.constants import Status
+from pilots.models import Call, OverlapFlag
+from reviews.models import ExpertReview, PublishedList, Rectification
+from tests.api.conftest import _records
+from tests.factories import UserFactory
+
+D = dt.date
+# The office goes last: its empty POSTs may change shared records (publish a list …).
+PERSONAS = {
+    "anonymous": (None, "a"),
+    "dept": ("dept", "a"),
+    "prefecture": ("hangzhou", "a"),
+    "prefecture_other": ("hangzhou", "b"),
+    "county": ("county", "a"),
+    "expert": ("expert", "a"),
+    "auditor": ("auditor", "a"),
+    "office": ("office", "a"),
+}
+ALL = frozenset(PERSONAS)
+SIGNED_IN = ALL - {"anonymous"}
+OFFICE = frozenset({"office"})
+NOBODY = frozenset()
+# Who sees pilot A (and, for prefecture_other, who sees pilot B: nobody but the office).
+SEES_A = frozenset({"office", "dept", "prefecture", "county"})
+LEADS_A = frozenset({"office", "dept"})
+DASHBOARD = frozenset({"office", "dept", "prefecture", "prefecture_other", "county"})
+ANONYMOUS = frozenset({"anonymous"})
+
+
+def walk(patterns, prefix="", namespace=None):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            if entry.namespace and namespace:
+                ns = f"{namespace}:{entry.namespace}"
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield prefix + str(entry.pattern), name, entry
+
+
+@pytest.fixture
+def world(make_pilot, orgs, personas):
+    office = personas["office"]
+    office.is_staff = True  # as in production: the office uses the admin for settings
+    office.save()
+    personas["auditor"] = UserFactory(
+        username="auditor", organisation=orgs["office"], role=Role.AUDITOR
+    )
+    expert2 = UserFactory(username="expert2", organisation=orgs["third"], role=Role.EXPERT)
+    a = make_pilot(
+        name="甲试点",
+        regions=[orgs["county"]],
+        ledger_since=D(2026, 1, 5),
+        status=Status.ACTIVE,
+    )
+    b = make_pilot(
+        name="乙试点",
+        lead_department=orgs["other_dept"],
+        regions=[orgs["ningbo"]],
+        ledger_since=D(2026, 1, 5),
+        status=Status.ACTIVE,
+    )
+    call = Call.objects.create(
+        title="批次", deadline=dt.datetime(2027, 3, 31, 9, tzinfo=dt.UTC), opened_by=office
+    )
+    shared = {
+        "call": call.pk,
+        "import": ImportBatch.objects.create(
+            kind="pilots",
+            status="failed",
+            filename="x.xlsx",
+            file="imports/x.xlsx",
+            created_by=office,
+        ).pk,
+        "plan": ReformPlan.objects.create(name="方案", created_by=office).pk,
+        "render": LedgerRender.objects.create(
+            scope="province", year=2026, quarter=1, status="done", file="ledgers/x.pdf"
+        ).pk,
+        "list": PublishedList.objects.create(
+            title="清单", created_by=office, status="published", published_on=D(2026, 6, 1)
+        ).pk,
+        # A feed secret nobody in the run can reset (the office's own POSTs would).
+        "feed": CalendarToken.objects.create(user=expert2, token="feed-token-of-expert2").token,
+        "token": issue_token(office, "对接")[0].pk,
+    }
+    sets = {}
+    for key, pilot, dept_org, reviewer in (
+        ("a", a, orgs["dept"], personas["expert"]),
+        ("b", b, orgs["other_dept"], expert2),
+    ):
+        records = _records(pilot, office)
+        closure = pilot.closure_reports.get()
+        closure.attachment.save("c.pdf", ContentFile(b"%PDF-1.4 c"), save=True)
+        report = pilot.quarterly_reports.get()
+        report.attachment.save("r.pdf", ContentFile(b"%PDF-1.4 r"), save=True)
+        filing = pilot.filings.get()
+        filing.plan.save("p.pdf", ContentFile(b"%PDF-1.4 p"), save=True)
+        inspection = pilot.inspections.get()
+        sets[key] = {
+            **shared,
+            **records,
+            "code": pilot.code,
+            "summary": HalfYearSummary.objects.create(
+                organisation=dept_org,
+                year=2026,
+                half=1,
+                overview="总体",
+                progress="进展",
+                due_date=D(2026, 7, 15),
+                prepared_by=office,
+            ).pk,
+            "rectification": Rectification.objects.create(
+                inspection=inspection, demand="整改", organisation=dept_org, due_date=D(2026, 9, 1)
+            ).pk,
+            "review": ExpertReview.objects.create(
+                pilot=pilot, expert=reviewer, due_date=D(2026, 12, 31), assigned_by=office
+            ).pk,
+            "flag": OverlapFlag.objects.create(
+                pilot=pilot, other=b if key == "a" else a, score=0.5
+            ).pk,
+            "notice": Notification.objects.create(organisation=dept_org, subject="待办").pk,
+            "scorecard": pilot.evaluations.get().scorecard_id,
+        }
+    return sets
+
+
+# Which object a pattern's <pk> means, by URL name (API names by their basename).
+PK_OF = {
+    "pilots:call_detail": "call",
+    "pilots:apply": "call",
+    "pilots:call_export": "call",
+    "pilots:closure_decide": "closures",
+    "pilots:extension_decide": "extensions",
+    "pilots:term_attachment": "closures",
+    "ledger:filing_decide": "filings",
+    "ledger:filing_plan": "filings",
+    "ledger:report_attachment": "quarterly-reports",
+    "ledger:summary_detail": "summary",
+    "ledger:import_batch": "import",
+    "ledger:import_apply": "import",
+    "ledger:plan_detail": "plan",
+    "ledger:render_download": "render",
+    "reviews:scorecard": "scorecard",
+    "reviews:evaluation": "evaluations",
+    "reviews:evaluation_pdf": "evaluations",
+    "reviews:expert_review": "review",
+    "reviews:rectification_report": "rectification",
+    "reviews:rectification_close": "rectification",
+    "reviews:list": "list",
+    "reviews:list_publish": "list",
+    "public:list": "list",
+    "token_revoke": "token",
+}
+API_PK = {
+    "call": "call",
+    "filing": "filings",
+    "quarterly-report": "quarterly-reports",
+    "half-year-summary": "summary",
+    "closure": "closures",
+    "extension": "extensions",
+    "acceptance-report": "acceptance-reports",
+    "evaluation": "evaluations",
+    "inspection": "inspections",
+    "notification": "notice",
+}
+
+
+def value_for(name: str, param: str, objs: dict) -> str:
+    if param == "code":
+        return "hangzhou" if name.startswith("api:organisation") else objs["code"]
+    if param == "pk":
+        if name.startswith("api:"):
+            return str(objs[API_PK[name[4:].rsplit("-", 1)[0].removesuffix("-return")]])
+        return str(objs[PK_OF[name]])
+    return str(
+        {
+            "flag_id": objs["flag"],
+            "kind": "closure",
+            "year": 2026,
+            "quarter": 1,
+            "half": 1,
+            "token": objs["feed"],
+        }.get(param, ADMIN_PARAMS.get(param, "1"))
+    )
+
+
+def url_for(route: str, name: str | None, objs: dict) -> str:
+    """The route with every parameter filled in, from the records of `objs`."""
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: value_for(name, m[1], objs), route)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: value_for(name, m[1], objs), path)
+    path = path.replace("([^/]+)", "1").replace("^", "").replace("$", "")
+    return "/" + path
+
+
+ADMIN_PARAMS = {"app_label": "pilots", "object_id": "1", "content_type_id": "1", "url": "x"}
+
+
+def key_of(route: str, name: str | None) -> str:
+    """A pattern's row: its URL name; an admin page by its route (many share no name)."""
+    return route if route.startswith("admin/") or not name else name
+
+
+def observed(client, personas, world):
+    """{url name: {persona: set of methods answered 2xx}} for every pattern."""
+    found: dict[str, dict[str, set[str]]] = {}
+    patterns = list(walk(get_resolver().url_patterns))
+    for persona, (username, objs_key) in PERSONAS.items():
+        objs = world[objs_key]
+        for route, name, _ in patterns:
+            # Each pattern starts signed in afresh (a POST to logout must not spill over).
+            client.logout()
+            if username:
+                client.force_login(personas[username])
+            url = url_for(route, name, objs)
+            row = found.setdefault(key_of(route, name), {})
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                if 200 <= response.status_code < 300:
+                    row.setdefault(persona, set()).add(method)
+    return found
+
+
+# Who may get a 2xx answer (to a GET or an empty POST) from each URL pattern. Records of pilot
+# A for every persona but prefecture_other, which is tried on pilot B's records: it must
+# never see them. A pattern missing here fails the test; so does any difference.
+POLICY = {
+    "api:acceptance-report-detail": NOBODY,
+    "api:acceptance-report-list": SIGNED_IN,
+    "api:api-root": SIGNED_IN,
+    "api:call-detail": NOBODY,
+    "api:call-list": SIGNED_IN,
+    "api:closure-accept": NOBODY,
+    "api:closure-detail": NOBODY,
+    "api:closure-list": SIGNED_IN,
+    "api:closure-return-": NOBODY,
+    "api:docs": ALL,
+    "api:evaluation-detail": NOBODY,
+    "api:evaluation-list": SIGNED_IN,
+    "api:extension-approve": NOBODY,
+    "api:extension-detail": NOBODY,
+    "api:extension-list": SIGNED_IN,
+    "api:extension-reject": NOBODY,
+    "api:filing-confirm": NOBODY,
+    "api:filing-detail": NOBODY,
+    "api:filing-list": SIGNED_IN,
+    "api:filing-return-": NOBODY,
+    "api:half-year-summary-detail": NOBODY,
+    "api:half-year-summary-draft": NOBODY,
+    "api:half-year-summary-list": SIGNED_IN,
+    "api:half-year-summary-submit": NOBODY,
+    "api:inspection-detail": NOBODY,
+    "api:inspection-list": SIGNED_IN,
+    "api:me": SIGNED_IN,
+    "api:notification-detail": NOBODY,
+    "api:notification-list": SIGNED_IN,
+    "api:notification-read": NOBODY,
+    "api:notification-read-all": SIGNED_IN,
+    "api:organisation-detail": NOBODY,
+    "api:organisation-list": SIGNED_IN,
+    "api:pilot-acceptance": NOBODY,
+    "api:pilot-approve": NOBODY,
+    "api:pilot-closure": NOBODY,
+    "api:pilot-department-opinion": NOBODY,
+    "api:pilot-detail": NOBODY,
+    "api:pilot-endorse": NOBODY,
+    "api:pilot-extension": NOBODY,
+    "api:pilot-file": NOBODY,
+    "api:pilot-list": SIGNED_IN,
+    "api:pilot-office-reject": NOBODY,
+    "api:pilot-office-return": NOBODY,
+    "api:pilot-overlap": NOBODY,
+    "api:pilot-prefecture-reject": NOBODY,
+    "api:pilot-prefecture-return": NOBODY,
+    "api:pilot-reports": NOBODY,
+    "api:pilot-restore": NOBODY,
+    "api:pilot-submit": NOBODY,
+    "api:pilot-withdraw": NOBODY,
+    "api:quarterly-report-detail": NOBODY,
+    "api:quarterly-report-list": SIGNED_IN,
+    "api:schema": ALL,
+    "audit_log": frozenset({"auditor"}),
+    "calendar": SIGNED_IN,
+    "calendar_feed": ALL,  # the secret in the address is the credential
+    "calendar_token": NOBODY,
+    "dashboards:dashboard": DASHBOARD,
+    "healthz": ALL,
+    "home": SIGNED_IN,
+    "ledger:export": SIGNED_IN,
+    "ledger:file": NOBODY,
+    "ledger:filing_decide": NOBODY,
+    "ledger:filing_plan": SEES_A,
+    "ledger:filings": SIGNED_IN,
+    "ledger:import": OFFICE,
+    "ledger:import_apply": NOBODY,
+    "ledger:import_batch": OFFICE,
+    "ledger:import_sample": OFFICE,
+    "ledger:list": SIGNED_IN,
+    "ledger:pilot_reports": SEES_A,
+    "ledger:plan_detail": SIGNED_IN,
+    "ledger:plans": SIGNED_IN,
+    "ledger:render_download": NOBODY,
+    "ledger:renders": LEADS_A,
+    "ledger:report_attachment": SEES_A,
+    "ledger:report_submit": frozenset({"dept"}),
+    "ledger:summaries": LEADS_A,
+    "ledger:summary_detail": LEADS_A,
+    "ledger:summary_edit": frozenset({"dept"}),
+    "ledger:todo": frozenset({"dept"}),
+    "login": ANONYMOUS,
+    "logout": NOBODY,
+    "notifications": SIGNED_IN,
+    "notifications_read": NOBODY,
+    "pilots:acceptance": NOBODY,
+    "pilots:application_pdf": NOBODY,
+    "pilots:apply": frozenset({"county", "prefecture", "prefecture_other"}),
+    "pilots:call_create": OFFICE,
+    "pilots:call_detail": SIGNED_IN,
+    "pilots:call_export": SIGNED_IN,
+    "pilots:call_list": SIGNED_IN,
+    "pilots:closure": frozenset({"dept"}),
+    "pilots:closure_decide": NOBODY,
+    "pilots:create": LEADS_A,
+    "pilots:detail": SEES_A,
+    "pilots:edit": NOBODY,
+    "pilots:extension": frozenset({"dept"}),
+    "pilots:extension_decide": NOBODY,
+    "pilots:jobs": OFFICE,
+    "pilots:list": SIGNED_IN,
+    "pilots:overdue": SIGNED_IN,
+    "pilots:overdue_export": SIGNED_IN,
+    "pilots:overlap_verdict": NOBODY,
+    "pilots:plan": NOBODY,
+    "pilots:purged": SIGNED_IN,
+    "pilots:restore": NOBODY,
+    "pilots:screen": NOBODY,
+    "pilots:submit": NOBODY,
+    "pilots:term_attachment": SEES_A,
+    "pilots:term_queue": LEADS_A,
+    "pilots:withdraw": NOBODY,
+    "profile": SIGNED_IN,
+    "public:index": ALL,
+    "public:list": ALL,
+    "reviews:bonus": LEADS_A,
+    "reviews:evaluate": LEADS_A,
+    "reviews:evaluation": SEES_A,
+    "reviews:evaluation_pdf": SEES_A,
+    "reviews:expert_review": frozenset({"expert"}),
+    "reviews:experts": OFFICE,
+    "reviews:inspect": OFFICE,
+    "reviews:list": OFFICE,
+    "reviews:list_publish": NOBODY,
+    "reviews:my_reviews": SIGNED_IN,
+    "reviews:promotion": OFFICE,
+    "reviews:promotion_report": NOBODY,
+    "reviews:recognise": NOBODY,
+    "reviews:rectification_close": NOBODY,
+    "reviews:rectification_report": NOBODY,
+    "reviews:scorecard": SIGNED_IN,
+    "reviews:scorecard_create": OFFICE,
+    "reviews:scorecards": SIGNED_IN,
+    "rules": SIGNED_IN,
+    "token_create": NOBODY,
+    "token_revoke": NOBODY,
+}
+# The admin: the office (staff, without model permissions in this world) reaches its index
+# and password pages; the login page answers everyone; every other admin page nobody.
+ADMIN_POLICY = {
+    "admin/": OFFICE,
+    "admin/jsi18n/": OFFICE,
+    "admin/password_change/": OFFICE,
+    "admin/password_change/done/": OFFICE,
+    "admin/login/": ALL,
+}
+
+
+def policy_for(key: str) -> frozenset | None:
+    if key.startswith("admin/"):
+        return ADMIN_POLICY.get(key, NOBODY)
+    return POLICY.get(key)
+
+
+def test_every_url_pattern_answers_only_the_personas_its_policy_names(client, personas, world):
+    found = observed(client, personas, world)
+    missing = sorted(key for key in found if policy_for(key) is None)
+    assert missing == [], f"URL patterns without a policy row: {missing}"
+    unexpected = {
+        key: sorted(set(row) - policy_for(key))
+        for key, row in found.items()
+        if set(row) - policy_for(key)
+    }
+    assert unexpected == {}, f"unexpected 2xx: {unexpected}"
+    refused = {
+        key: sorted(policy_for(key) - set(row))
+        for key, row in found.items()
+        if policy_for(key) - set(row)
+    }
+    assert refused == {}, f"the policy allows but the page refused: {refused}"
+    stale = sorted(set(POLICY) - set(found))
+    assert stale == [], f"policy rows for patterns that no longer exist: {stale}"
