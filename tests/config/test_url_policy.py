@@ -224,9 +224,14 @@ def key_of(route: str, name: str | None) -> str:
     return route if route.startswith("admin/") or not name else name
 
 
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+
 def observed(client, personas, world):
-    """{url name: {persona: set of methods answered 2xx}} for every pattern."""
+    """({url name: {persona: methods answered 2xx}}, {url name: security headers missing})
+    for every pattern."""
     found: dict[str, dict[str, set[str]]] = {}
+    headers_missing: dict[str, set[str]] = {}
     patterns = list(walk(get_resolver().url_patterns))
     for persona, (username, objs_key) in PERSONAS.items():
         objs = world[objs_key]
@@ -241,7 +246,10 @@ def observed(client, personas, world):
                 response = getattr(client, method)(url)
                 if 200 <= response.status_code < 300:
                     row.setdefault(persona, set()).add(method)
-    return found
+                missing = [h for h in SECURITY_HEADERS if not response.has_header(h)]
+                if missing:
+                    headers_missing.setdefault(key_of(route, name), set()).update(missing)
+    return found, headers_missing
 
 
 # Who may get a 2xx answer (to a GET or an empty POST) from each URL pattern. Records of pilot
@@ -404,7 +412,7 @@ def policy_for(key: str) -> frozenset | None:
 
 
 def test_every_url_pattern_answers_only_the_personas_its_policy_names(client, personas, world):
-    found = observed(client, personas, world)
+    found, headers_missing = observed(client, personas, world)
     missing = sorted(key for key in found if policy_for(key) is None)
     assert missing == [], f"URL patterns without a policy row: {missing}"
     unexpected = {
@@ -421,3 +429,5 @@ def test_every_url_pattern_answers_only_the_personas_its_policy_names(client, pe
     assert refused == {}, f"the policy allows but the page refused: {refused}"
     stale = sorted(set(POLICY) - set(found))
     assert stale == [], f"policy rows for patterns that no longer exist: {stale}"
+    # Every answer of every pattern, to every persona, carries the security headers.
+    assert headers_missing == {}
