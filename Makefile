@@ -49,5 +49,8 @@ test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
+bench: setup
+	bash bench/run.sh
+
 clean:
 	rm -rf .venv node_modules static/vendor db.sqlite3 private var staticfiles .pytest_cache .ruff_cache
