@@ -10,6 +10,7 @@ from rest_framework import serializers
 from accounts.constants import OrgKind
 from accounts.models import Notification, Organisation
 from ledger.models import Filing, HalfYearSummary, QuarterlyReport
+from ledger.services import FILING_FIELDS
 from pilots.constants import SCREENING_CRITERIA, EvaluatorType, OverlapVerdict, PilotKind
 from pilots.constants import ReformField as Field
 from pilots.models import (
@@ -182,18 +183,7 @@ class FilingSerializer(serializers.ModelSerializer):
             "version",
             "status",
             "status_display",
-            "approval_authority",
-            "approval_doc_number",
-            "approval_date",
-            "implementing_body",
-            "start_date",
-            "end_date",
-            "goal",
-            "measures",
-            "expected_outcomes",
-            "milestones_text",
-            "contact_person",
-            "contact_phone",
+            *FILING_FIELDS,
             "due_date",
             "filed_on",
             "days_late",
