@@ -176,7 +176,8 @@ def by_tier(scope) -> list[Bucket]:
 
 
 def _prefecture_of_region():
-    """The prefecture of a region row: the organisation itself, or a county's parent."""
+    """The prefecture of a row's organisation: the organisation itself, or a county's parent
+    (for region rows and bonus-point rows alike)."""
     return Case(
         When(organisation__kind=OrgKind.COUNTY, then=F("organisation__parent_id")),
         default=F("organisation_id"),
@@ -405,12 +406,7 @@ def ranking(
     bonus = (
         _bonus_rows(user, scope, year)
         .filter(organisation__kind__in=[OrgKind.PREFECTURE, OrgKind.COUNTY])
-        .annotate(
-            pref=Case(
-                When(organisation__kind=OrgKind.COUNTY, then=F("organisation__parent_id")),
-                default=F("organisation_id"),
-            )
-        )
+        .annotate(pref=_prefecture_of_region())
         .order_by()
         .values_list("pref")
         .annotate(total=Sum("points"))
