@@ -410,3 +410,19 @@ def test_filtered_list_for_a_prefecture_adds_only_the_filters_lookup(
     with django_assert_num_queries(LIST_QUERIES + 1):
         response = client.get(LIST, query)
     assert len(response.context["page"].object_list) == min(n, 100)
+
+
+def test_filter_drop_downs_render_the_same_options_as_django_and_keep_the_choice(orgs):
+    import re
+
+    from pilots.forms import PilotFilterForm
+    from pilots.templatetags.registry import select
+
+    form = PilotFilterForm({"status": "active", "prefecture": "hangzhou"})
+    for name in ("status", "field", "tier", "kind", "prefecture", "lead"):
+        ours, django_own = str(select(form[name])), str(form[name])
+        option = re.compile(r'<option value="([^"]*)"( selected)?>([^<]*)</option>')
+        assert option.findall(ours) == option.findall(django_own), name
+        assert f'name="{name}"' in ours and f'id="id_{name}"' in ours
+    assert '<option value="active" selected>' in str(select(form["status"]))
+    assert '<option value="hangzhou" selected>' in str(select(form["prefecture"]))
