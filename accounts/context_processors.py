@@ -17,6 +17,7 @@ def organisation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     from accounts import access
+    from accounts.audit_views import may_read_audit
     from accounts.constants import Role
     from accounts.notification_views import notices_for
     from dashboards.metrics import DASHBOARD_ROLES
@@ -27,7 +28,7 @@ def organisation(request: HttpRequest) -> dict:
         "nav_is_office": access.is_office(user),
         "nav_is_lead": access.role_of(user) == Role.LEAD_DEPARTMENT,
         "nav_dashboard": access.role_of(user) in DASHBOARD_ROLES,
-        "nav_audit": access.role_of(user) in (Role.AUDITOR, Role.ADMIN),
+        "nav_audit": may_read_audit(user),
         "nav_pilot_library": _pilot_library(request),
         "unread_count": notices_for(user).filter(read_at__isnull=True).count(),
     }

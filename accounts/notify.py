@@ -7,16 +7,12 @@ empty and `send_pending_emails` delivers it later.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Notification, Organisation, User
-
-log = logging.getLogger(__name__)
 
 
 def notify(

@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import access
-from accounts.constants import Role
 from accounts.models import Notification, Organisation
 from accounts.notification_views import notices_for
 from accounts.notify import mark_read
@@ -35,6 +34,7 @@ from pilots.models import (
     OverlapFlag,
     Pilot,
 )
+from pilots.selectors import responsible_org_ids
 from pilots.services import MilestoneData
 from reviews.models import Evaluation, Inspection
 
@@ -587,14 +587,9 @@ class SummaryViewSet(ReadOnly):
     ordering_fields = ["id", "year", "half"]
 
     def get_queryset(self):
-        user = self.request.user
         qs = HalfYearSummary.objects.select_related("organisation").order_by("-pk")
-        if access.is_office(user):
-            return qs
-        if access.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
-            org = user.organisation_id
-            return qs.filter(Q(organisation_id=org) | Q(organisation__parent_id=org))
-        return qs.none()
+        orgs = responsible_org_ids(self.request.user)  # None: the office, all of them
+        return qs if orgs is None else qs.filter(organisation_id__in=orgs)
 
     @extend_schema(
         request=s.SummaryDraftSerializer,
