@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from simple_history.utils import get_m2m_reverse_field_name
 
 from pilots.rules import format_cn_date
 
@@ -54,28 +55,67 @@ def _m2m_names(rows, names: dict[int, str] | None) -> str:
     return "、".join(names.get(i, str(i)) for i in ids) or "—"
 
 
+def m2m_rows(records) -> dict[str, dict[int, list[dict]]]:
+    """Each many-to-many field's rows for every one of `records` (historical records of one
+    model), by field name and history id: one query per field. diff_against would run two
+    per field for every pair of records, so a page would grow with the history."""
+    records = list(records)
+    if not records:
+        return {}
+    first = records[0]
+    out: dict[str, dict[int, list[dict]]] = {}
+    for model_field in first._history_m2m_fields:
+        through = getattr(first, model_field.name).model
+        reverse = get_m2m_reverse_field_name(model_field)
+        columns = [
+            f.name
+            for f in through._meta.fields
+            if f.editable and f.name not in ("id", "m2m_history_id", "history")
+        ]
+        by_record: dict[int, list[dict]] = {r.history_id: [] for r in records}
+        rows = through.objects.filter(history__in=list(by_record)).order_by(reverse)
+        for row in rows.values("history", *columns):
+            by_record[row.pop("history")].append(row)
+        out[model_field.name] = by_record
+    return out
+
+
 def entries_for(
-    records, *, subject: str, relation_names: dict[int, str] | None = None
+    records,
+    *,
+    subject: str,
+    relation_names: dict[int, str] | None = None,
+    m2m: dict[str, dict[int, list[dict]]] | None = None,
 ) -> list[Entry]:
-    """Turn one object's historical records (any order) into entries, oldest first."""
+    """Turn one object's historical records (any order) into entries, oldest first.
+    `m2m` is `m2m_rows(records)` when the caller already has it."""
     ordered = sorted(records, key=lambda r: (r.history_date, r.history_id))
+    if m2m is None:
+        m2m = m2m_rows(ordered)
     out: list[Entry] = []
     previous = None
     for record in ordered:
         changes: list[Change] = []
         if previous is not None:
-            delta = record.diff_against(previous, foreign_keys_are_objs=False)
-            for change in delta.changes:
-                if change.field in SKIP_FIELDS:
+            delta = record.diff_against(
+                previous, excluded_fields=set(m2m), foreign_keys_are_objs=False
+            )
+            delta_changes = [(c.field, c.old, c.new) for c in delta.changes]
+            for name, rows in m2m.items():
+                old, new = rows[previous.history_id], rows[record.history_id]
+                if old != new:
+                    delta_changes.append((name, old, new))
+            for field_name, old, new in sorted(delta_changes, key=lambda c: c[0]):
+                if field_name in SKIP_FIELDS:
                     continue
-                model_field = record.instance_type._meta.get_field(change.field)
+                model_field = record.instance_type._meta.get_field(field_name)
                 label = str(model_field.verbose_name)
                 if model_field.many_to_many:
                     changes.append(
                         Change(
                             label,
-                            _m2m_names(change.old, relation_names),
-                            _m2m_names(change.new, relation_names),
+                            _m2m_names(old, relation_names),
+                            _m2m_names(new, relation_names),
                         )
                     )
                 elif model_field.is_relation:
@@ -83,15 +123,13 @@ def entries_for(
                     changes.append(
                         Change(
                             label,
-                            names.get(change.old, str(change.old or "—")),
-                            names.get(change.new, str(change.new or "—")),
+                            names.get(old, str(old or "—")),
+                            names.get(new, str(new or "—")),
                         )
                     )
                 else:
                     changes.append(
-                        Change(
-                            label, _display(previous, change.field), _display(record, change.field)
-                        )
+                        Change(label, _display(previous, field_name), _display(record, field_name))
                     )
         user = record.history_user
         out.append(
@@ -121,7 +159,15 @@ def _merge_same_action(entries: list[Entry]) -> list[Entry]:
             and last.subject == entry.subject
             and (entry.when - last.when).total_seconds() <= 2
         ):
-            last.changes.extend(entry.changes)
+            # A field changed twice in one action (a many-to-many set cleared, then filled)
+            # shows once: from its first value to its last.
+            for change in entry.changes:
+                same = next((c for c in last.changes if c.label == change.label), None)
+                if same is None:
+                    last.changes.append(change)
+                else:
+                    same.new = change.new
+            last.changes = [c for c in last.changes if c.old != c.new]
             continue
         merged.append(entry)
     return merged

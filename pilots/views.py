@@ -26,7 +26,7 @@ from pilots.forms import (
     PilotForm,
     milestones_from,
 )
-from pilots.history import entries_for
+from pilots.history import entries_for, m2m_rows
 from pilots.selectors import DEFAULT_SORT, SORTS, pilot_list_queryset
 
 FILTER_SESSION_KEY = "pilot_list_filters"
@@ -237,18 +237,14 @@ def _timeline(pilot):
             filter(None, [r.lead_department_id, r.applicant_id, r.endorsing_prefecture_id])
         )
     names = dict(Organisation.objects.filter(pk__in=org_ids).values_list("pk", "name"))
-    m2m_ids = set(
-        pilot.regions.through.objects.filter(pilot=pilot).values_list("organisation", flat=True)
-    )
-    m2m_ids |= set(
-        pilot.participating_units.through.objects.filter(pilot=pilot).values_list(
-            "organisation", flat=True
-        )
-    )
+    # Regions and participating units are named as they were in each version, removed ones
+    # included.
+    m2m = m2m_rows(records)
+    m2m_ids = {row["organisation"] for rows in m2m.values() for v in rows.values() for row in v}
     names.update(
         Organisation.objects.filter(pk__in=m2m_ids - names.keys()).values_list("pk", "short_name")
     )
-    entries = entries_for(records, subject="试点", relation_names=names)
+    entries = entries_for(records, subject="试点", relation_names=names, m2m=m2m)
     milestone_records = Milestone.history.filter(pilot_id=pilot.pk).select_related("history_user")
     by_milestone: dict[int, list] = {}
     for r in milestone_records:

@@ -500,3 +500,44 @@ def test_every_history_row_of_an_entry_carries_actor_and_reason_R2_2(dept, orgs)
     assert [r.organisation_id for r in pilot.history.latest().regions.all()] == [
         orgs["hangzhou"].pk
     ]
+
+
+# --- the pilot page's history -------------------------------------------------------------
+
+
+def detail_queries(client, pilot) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = f"/pilots/{pilot.code}/"
+    client.get(url)  # the first visit fills the session's saved state
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_pilot_page_queries_do_not_grow_with_its_history(dept, orgs, entered, client_for):
+    client = client_for("office")
+    update_pilot(actor=dept, pilot=entered, data={}, regions=[orgs["county"]])
+    short = detail_queries(client, entered)
+    # when the regions change eight more times (each change writes history rows with their
+    # many-to-many sets)
+    for i in range(8):
+        regions = [orgs["hangzhou"]] if i % 2 == 0 else [orgs["county"], orgs["hangzhou"]]
+        update_pilot(actor=dept, pilot=entered, data={}, regions=regions)
+    assert entered.history.count() >= 10
+    # then the page runs the same number of queries
+    assert detail_queries(client, entered) == short
+
+
+def test_pilot_history_names_regions_as_they_were_including_removed_ones(
+    dept, orgs, entered, client_for
+):
+    # given the pilot moved from Hangzhou to the county (Hangzhou is no longer a region)
+    update_pilot(actor=dept, pilot=entered, data={}, regions=[orgs["county"]], reason="调整地区")
+    page = client_for("office").get(f"/pilots/{entered.code}/")
+    entry = next(e for e in page.context["timeline"] if e.reason == "调整地区")
+    change = next(c for c in entry.changes if c.label == "试点地区")
+    # then the history names both, by their short names, not by ids
+    assert (change.old, change.new) == (orgs["hangzhou"].short_name, orgs["county"].short_name)
