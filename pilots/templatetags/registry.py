@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms, template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from pilots import rules
@@ -33,6 +33,50 @@ def status_badge(pilot) -> str:
 
 
 @register.simple_tag
+def pilot_row(pilot, overdue_url: str) -> str:
+    """One row of the pilot list. Written out here rather than cell by cell in the template:
+    at 50 rows a page, template lookups per cell cost more than the page's SQL."""
+    url = pilot.get_absolute_url()
+    regions = "、".join(r.short_name for r in pilot.regions.all()) or "—"
+    overdue = (
+        format_html(
+            ' <a class="badge badge-danger" href="{}?q={}" title="有未解除的逾期事项">逾期</a>',
+            overdue_url,
+            pilot.code,
+        )
+        if getattr(pilot, "has_overdue", False)
+        else ""
+    )
+    return format_html(
+        "<tr>"
+        '<td class="mono nowrap"><a href="{}">{}</a></td>'
+        '<td><a href="{}">{}</a></td>'
+        "<td>{}</td>"
+        '<td class="nowrap">{}</td>'
+        '<td class="nowrap">{}</td>'
+        "<td>{}</td>"
+        "<td>{}</td>"
+        '<td class="nowrap">{}</td>'
+        '<td class="nowrap">{}</td>'
+        '<td class="nowrap">{}{}</td>'
+        "</tr>",
+        url,
+        pilot.code,
+        url,
+        pilot.name,
+        pilot.get_field_display(),
+        pilot.get_kind_display(),
+        pilot.tier_short,
+        regions,
+        pilot.lead_department.short_name if pilot.lead_department_id else "",
+        pilot.start_date.isoformat() if pilot.start_date else "",
+        pilot.end_date.isoformat() if pilot.end_date else "",
+        status_badge(pilot),
+        overdue,
+    )
+
+
+@register.simple_tag
 def sort_link(label: str, key: str, current: str, query: str) -> str:
     """A column header that sorts by `key`, toggling direction when already sorted by it."""
     if current == key:
@@ -56,13 +100,12 @@ def select(bound):
     value = bound.value()
     values = value if isinstance(value, list | tuple) else [value]
     chosen = {"" if v is None else str(v) for v in values}
-    options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (str(v), mark_safe(" selected") if str(v) in chosen else "", label)
+    options = mark_safe(
+        "".join(
+            f'<option value="{escape(str(v))}"{" selected" if str(v) in chosen else ""}>'
+            f"{escape(label)}</option>"
             for v, label in bound.field.choices
-        ),
+        )
     )
     return format_html(
         '<select name="{}" id="{}">{}</select>', bound.html_name, bound.id_for_label, options
