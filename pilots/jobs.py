@@ -64,13 +64,15 @@ class _QueryCounter:
 
 
 def _lock(name: str) -> None:
-    """Hold the job's lock row until the surrounding transaction ends."""
-    if not JobLock.objects.filter(name=name).exists():
-        try:
-            with transaction.atomic():
-                JobLock.objects.create(name=name)
-        except IntegrityError:
-            pass  # created by a concurrent run meanwhile
+    """Hold the job's lock row until the surrounding transaction ends (one query once the
+    row exists)."""
+    if JobLock.objects.select_for_update().filter(name=name).exists():
+        return
+    try:
+        with transaction.atomic():
+            JobLock.objects.create(name=name)
+    except IntegrityError:
+        pass  # created by a concurrent run meanwhile
     JobLock.objects.select_for_update().get(name=name)
 
 
