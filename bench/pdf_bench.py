@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from summary import record
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # --- synthetic pilots -------------------------------------------------------------------------
@@ -404,6 +406,7 @@ def main() -> None:
                 results.append({**best[kind], "size": size})
     finally:
         _report(results, part_rows)
+        _record(results)
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
         else:
@@ -439,6 +442,38 @@ def _report(results: list[dict], part_rows: int) -> None:
             f"| {r['rows']} | {r['kind']} | {r['runs']} | {r['pages']} | {r['seconds']:.1f} "
             f"| {r['cpu']:.1f} | {r['base_mb']} | {r['peak_mb']} | {r['size_mb']:.2f} "
             f"| {wall} | {cpu} |"
+        )
+
+
+def _record(results: list[dict]) -> None:
+    """The largest size's ledger against the naive document, for make bench's table."""
+    naive = {r["size"]: r for r in results if r["kind"] == "naive"}
+    for r in results:
+        base = naive.get(r["size"])
+        if r["kind"] != "ledger" or base is None or r["size"] != max(naive):
+            continue
+        group = f"PDF台账（{r['rows']:,} 行，{r['pages']:,} 页）"
+        record(
+            group,
+            "生成时间",
+            r["seconds"],
+            "s",
+            comparison=base["seconds"],
+            against="WeasyPrint 一次排版整张表",
+            limit=1.0,
+            target="快于对照",
+            detail=f"CPU {r['cpu']:.1f} s 对 {base['cpu']:.1f} s；文件 {r['size_mb']:.1f} MB",
+        )
+        record(
+            group,
+            "内存峰值",
+            r["peak_mb"],
+            "MB",
+            comparison=base["peak_mb"],
+            against="WeasyPrint 一次排版整张表",
+            limit=1.0,
+            target="低于对照",
+            detail=f"进程基础 {r['base_mb']} MB",
         )
 
 
