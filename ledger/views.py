@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -281,6 +282,9 @@ def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
     return _serve(report.attachment)
 
 
+TODO_PER_PAGE = 50
+
+
 @login_required
 def todo(request: HttpRequest) -> HttpResponse:
     """A lead department's to-do list: pilots to file (R2.2) and exactly the quarterly reports
@@ -295,10 +299,14 @@ def todo(request: HttpRequest) -> HttpResponse:
         .filter(Q(lead_department=org) | Q(lead_department__parent=org))
         .order_by("approval_date", "code")
     )
+    # A department leading hundreds of pilots owes as many reports at a deadline: paged.
+    owed = Paginator(services.owed_reports(org, today), per_page=TODO_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "ledger/todo.html",
-        {"owed": services.owed_reports(org, today), "to_file": to_file, "today": today},
+        {"owed": owed.object_list, "owed_page": owed, "to_file": to_file, "today": today},
     )
 
 

@@ -401,6 +401,31 @@ def test_the_todo_list_holds_exactly_the_owed_reports_oldest_first_R2_3(client_f
     assert "/ledger/pilots/ST-2025-0002/reports/2025/4/" in text
 
 
+def test_a_long_todo_list_is_paged_and_counted_R2_3(client_for, make_pilot, today):
+    # given the department leads 60 ledger pilots, each owing its second quarter
+    for i in range(60):
+        make_pilot(
+            code=f"ST-2026-{i + 1:04d}",
+            status=Status.ACTIVE,
+            start_date=D(2026, 4, 1),
+            end_date=D(2027, 3, 31),
+            ledger_since=D(2026, 4, 10),
+        )
+    today(D(2026, 8, 20))
+    client = client_for("dept")
+    # then the first page shows 50 of the 60, says how many there are, and links to the next
+    first = client.get("/ledger/todo/")
+    assert len(first.context["owed"]) == 50
+    text = first.content.decode()
+    assert "共 60 项" in text and "第 1 / 2 页" in text and "page=2" in text
+    # and the second page the remaining 10, the last by code
+    second = client.get("/ledger/todo/", {"page": 2})
+    assert [r["pilot"].code for r in second.context["owed"]][-1] == "ST-2026-0060"
+    assert len(second.context["owed"]) == 10
+    # a page number that is not one falls back to the first page, never an error
+    assert client.get("/ledger/todo/", {"page": "x"}).status_code == 200
+
+
 def test_the_todo_list_holds_the_approved_pilots_to_file_R2_2(client_for, owing):
     response = client_for("dept").get("/ledger/todo/")
 
