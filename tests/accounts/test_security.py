@@ -229,3 +229,26 @@ def test_changes_permissions_downloads_and_exports_are_audited(
     assert permission.user == personas["office"] and permission.summary.startswith("修改用户")
     page = client.get(reverse("audit_log"), {"action": AuditAction.EXPORT}).content.decode()
     assert "198.51.100.4" in page
+
+
+def test_passwords_are_hashed_with_argon2_and_older_hashes_upgrade_at_sign_in(client, db, settings):
+    from django.conf import settings as configured
+    from django.contrib.auth.hashers import make_password
+
+    from config import settings as project_settings
+
+    # the project's own list, not the tests' fast one
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    assert configured.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    user = UserFactory(username="legacy")
+    # given a password stored by an earlier release, with PBKDF2
+    user.password = make_password("Legacy-pass-2026!", hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+    # when its owner signs in, it still works, and the hash is upgraded to Argon2id
+    response = client.post(
+        "/accounts/login/", {"username": "legacy", "password": "Legacy-pass-2026!"}
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+    assert user.check_password("Legacy-pass-2026!")
