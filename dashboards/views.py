@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.access import role_of
 from dashboards import charts, metrics
 
 _QUARTER = re.compile(r"^(20\d\d)Q([1-4])$")
@@ -32,12 +35,28 @@ def _chosen_quarter(request: HttpRequest, today) -> tuple[int, int] | None:
     return None
 
 
+def _figures(user, today, quarter) -> dict:
+    """The dashboard's figures, kept for DASHBOARD_CACHE_SECONDS. What a user sees depends on
+    their role and organisation alone, so those are the key: two users of one bureau share the
+    figures, a user whose role or unit changes gets another key at once, and who may open the
+    page at all is checked before the cache is read."""
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    key = f"dashboard:{role_of(user)}:{user.organisation_id or 0}:{today.isoformat()}:{quarter}"
+    data = cache.get(key) if seconds else None
+    if data is None:
+        data = metrics.dashboard(user, today, quarter)
+        data["computed_at"] = timezone.now()
+        if seconds:
+            cache.set(key, data, seconds)
+    return data
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not metrics.may_view(request.user):
         raise PermissionDenied("数据看板面向省办、省级牵头部门和设区市、县（市、区）局。")
     today = timezone.localdate()
-    data = metrics.dashboard(request.user, today, _chosen_quarter(request, today))
+    data = _figures(request.user, today, _chosen_quarter(request, today))
     latest = metrics.latest_due_quarter(today)
     data.update(
         today=today,

@@ -16,6 +16,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_dashboard_figures(settings):
+    """Tests change data and look again at once: the dashboard computes its figures at every
+    request unless a test turns its cache on."""
+    settings.DASHBOARD_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks():
     """Tasks run in-process in tests, also when CI points REDIS_URL at a real broker; tests
     that exercise the broker itself switch this off explicitly."""

@@ -350,3 +350,58 @@ def test_dashboard_query_count_is_constant_as_pilots_grow(client_for, registry, 
     if persona != "dept":
         ranking = {r.prefecture.code: r for r in response.context["ranking"]}
         assert ranking["hangzhou"].pilots == 2 + 1000
+
+
+# --- the figures' cache --------------------------------------------------------------------
+
+
+@pytest.fixture
+def cached(settings):
+    from django.core.cache import cache
+
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_cached_figures_are_shared_per_role_and_unit_and_say_when_computed(
+    client_for, registry, cached, django_assert_max_num_queries, make_pilot
+):
+    office = client_for("office")
+    first = office.get(URL)
+    assert first.context["total"] == 6
+    assert "数据更新于" in first.content.decode()
+    # a second look within the minute reads the figures from the cache: only the session,
+    # the user and the page's frame are queried
+    with django_assert_max_num_queries(6):
+        again = office.get(URL)
+    assert again.context["total"] == 6
+    assert again.context["computed_at"] == first.context["computed_at"]
+    # a prefecture never gets the office's figures, nor an expert any
+    assert client_for("hangzhou").get(URL).context["total"] == 3
+    assert client_for("expert").get(URL).status_code == 403
+
+
+def test_cached_figures_are_recomputed_after_their_time(
+    client_for, registry, cached, make_pilot, time_machine
+):
+    client = client_for("office")
+    assert client.get(URL).context["total"] == 6
+    make_pilot(code="ST-2026-0777", status=Status.ACTIVE)
+    # within the minute the page still shows the figures it computed
+    assert client.get(URL).context["total"] == 6
+    # after it, the new pilot is counted
+    time_machine.shift(61)
+    assert client.get(URL).context["total"] == 7
+
+
+def test_a_user_whose_role_changes_never_sees_the_old_roles_figures(
+    client_for, registry, cached, personas
+):
+    assert client_for("office").get(URL).context["total"] == 6
+    # the office user becomes a prefecture user of Hangzhou
+    user = personas["office"]
+    user.role, user.organisation = personas["hangzhou"].role, personas["hangzhou"].organisation
+    user.save()
+    assert client_for("office").get(URL).context["total"] == 3
