@@ -17,20 +17,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NAME = "鄞州区流域横向生态补偿机制改革试点"
 
 
-def test_an_expert_scores_an_application_N3(page, login, switch_to, shot, make_pilot, personas):
+def test_an_expert_scores_an_application_N3(
+    page, login, switch_to, shot, steps, make_pilot, personas
+):
     application = make_pilot(name=NAME, status=Status.ENDORSED)
     login("office")
     page.goto(f"/reviews/pilots/{application.code}/experts/")
-    page.get_by_label("expert", exact=False).first.check()
-    page.fill("#id_due_date", (timezone.localdate() + dt.timedelta(days=10)).isoformat())
-    page.get_by_role("button", name="分配").click()
-    assert page.get_by_text("已分配评审专家").is_visible()
+    steps.assign_expert(due=timezone.localdate() + dt.timedelta(days=10))
 
     switch_to("expert")
     page.get_by_role("link", name=NAME).click()
-    for i, score in enumerate(["25", "26", "18", "17"]):
-        page.fill(f"#score_{i}", score)
-    page.fill("#opinion", "制度创新明显，建议立项。")
+    steps.fill_expert_review(["25", "26", "18", "17"], "制度创新明显，建议立项。")
     shot("scoring")
     page.get_by_role("button", name="提交评审").click()
     assert page.get_by_text("评审已提交。").is_visible()

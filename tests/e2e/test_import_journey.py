@@ -22,11 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date
 
 
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "private"
-
-
 def test_the_office_imports_the_sample_reform_plan(page, login, shot, personas):
     ensure_plan_units()
     login("office")

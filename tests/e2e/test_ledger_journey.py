@@ -21,12 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FILED_NAME = "西湖区生态环境损害赔偿磋商改革试点"
 REPORTING_NAME = "杭州市排污权指标市场化配置改革试点"
 PROGRESS = "完成排污权指标收储交易规则修订，新增交易23笔，成交金额1860万元。"
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "private"
 
 
 @pytest.fixture
@@ -63,7 +57,7 @@ def reporting(make_pilot, orgs):
 
 
 def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
-    page, switch_to, shot, personas, approved, reporting, tmp_path
+    page, switch_to, shot, steps, personas, approved, reporting, tmp_path
 ):
     year, quarter = last_ended_quarter(timezone.localdate())
 
@@ -76,12 +70,7 @@ def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
     page.wait_for_url(f"**/ledger/pilots/{approved.code}/file/")
     assert "生态文明领域新增改革试点项目备案表" in page.locator("h1").inner_text()
     assert page.input_value("#id_approval_doc_number") == "浙环函〔2026〕88号"
-    page.fill("#id_contact_person", "王明")
-    page.fill("#id_contact_phone", "0571-87654321")
-    page.fill("#id_milestones_text", f"{approved.end_date:%Y-%m-%d} 形成赔偿磋商制度")
-    page.set_input_files(
-        "#id_plan", files=[{"name": "试点方案.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
+    steps.fill_filing(milestone=f"{approved.end_date:%Y-%m-%d} 形成赔偿磋商制度")
     shot("dept-filing-form")
     page.click("button:has-text('报送备案')")
     page.wait_for_url(f"**/pilots/{approved.code}/")
@@ -98,12 +87,7 @@ def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
     # --- the office confirms it: the pilot enters the ledger (R2.3) ---
     switch_to("office")
     page.goto("/ledger/filings/")
-    row = page.locator("tr", has_text=FILED_NAME)
-    assert "按期" in row.inner_text()
-    shot("office-filings")
-    row.locator("button:has-text('确认，列入台账')").click()
-    page.wait_for_url("**/ledger/filings/")
-    assert f"已确认备案，{approved.code} 列入台账。" in page.locator(".messages").inner_text()
+    steps.confirm_filing(FILED_NAME, approved.code, shot_as="office-filings")
     shot("office-confirmed")
     approved.refresh_from_db()
     assert (approved.status, approved.ledger_since) == (Status.ACTIVE, timezone.localdate())
@@ -115,16 +99,7 @@ def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
     assert f"{year}年第{quarter}季度" in owed.inner_text()
     assert page.locator("tr", has_text=FILED_NAME).count() == 0  # nothing owed yet, nor to file
     shot("dept-todo")
-    owed.locator("a:has-text('报送')").click()
-    page.wait_for_url(f"**/ledger/pilots/{reporting.code}/reports/{year}/{quarter}/")
-    page.fill("#id_progress", PROGRESS)
-    page.fill("#id_milestones_reached", "交易规则修订阶段目标已完成。")
-    page.fill("#id_problems", "部分企业对排污权抵押融资了解不足。")
-    page.fill("#id_next_steps", "开展排污权抵押贷款政策宣讲。")
-    shot("dept-report-form")
-    page.click("button:has-text('报送')")
-    page.wait_for_url(f"**/ledger/pilots/{reporting.code}/reports/")
-    assert f"已报送{year}年第{quarter}季度进展" in page.locator(".messages").inner_text()
+    steps.report_quarter(owed, reporting.code, year, quarter, progress=PROGRESS)
     shot("dept-reports")
     report = QuarterlyReport.objects.get(pilot=reporting)
     assert (report.year, report.quarter, report.version) == (year, quarter, 1)
@@ -141,19 +116,10 @@ def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
     shot("office-ledger")
 
     # --- and prints the province's PDF ledger for that quarter ---
-    page.click("a:has-text('PDF台账')")
-    page.wait_for_url("**/ledger/renders/")
-    assert page.input_value("#id_year") == str(year)
-    page.click("button:has-text('生成')")
-    page.wait_for_url("**/ledger/renders/")
-    download_link = page.locator("a:has-text('下载')").first
-    download_link.wait_for(timeout=90_000)
+    download_link = steps.render_ledger(year)
     shot("office-renders")
-    with page.expect_download() as info:
-        download_link.click()
-    download = info.value
     saved = Path(tmp_path) / "ledger.pdf"
-    download.save_as(saved)
+    download = steps.download(download_link, saved)
     assert download.suggested_filename.endswith(".pdf")
     assert saved.read_bytes().startswith(b"%PDF-")
     render = LedgerRender.objects.get()

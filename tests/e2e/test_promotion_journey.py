@@ -17,19 +17,15 @@ NAME = "安吉县生态产品价值实现机制改革试点"
 
 
 def test_the_office_publishes_a_list_and_a_visitor_finds_it_R3_4(
-    page, login, shot, make_pilot, orgs, personas
+    page, login, shot, steps, make_pilot, orgs, personas
 ):
     pilot = make_pilot(name=NAME, ledger_since=dt.date(2025, 3, 1), regions=[orgs["county"]])
     login("office")
     page.goto(pilot.get_absolute_url())
-    panel = page.locator("#promotion")
-    panel.get_by_label("认定类别").select_option("demonstration")
-    panel.get_by_label("经验做法（可公开）").fill("建立生态产品价值核算和两山银行交易机制。")
-    panel.get_by_role("button", name="认定").click()
+    steps.recognise(kind="demonstration", summary="建立生态产品价值核算和两山银行交易机制。")
     assert page.get_by_text("已认定为示范案例。").is_visible()
 
-    page.get_by_role("link", name="复制推广").click()
-    page.get_by_label("清单名称").fill("2026年第一批示范案例清单")
+    steps.open_list_form("2026年第一批示范案例清单")
     shot("draft-form")
     page.get_by_role("button", name="生成清单草稿").click()
     page.wait_for_url("**/reviews/lists/*/")
@@ -41,16 +37,11 @@ def test_the_office_publishes_a_list_and_a_visitor_finds_it_R3_4(
     assert page.get_by_text("2026年第一批示范案例清单").count() == 0
 
     login("office")
-    page.goto(f"/reviews/lists/{edition.pk}/")
-    page.get_by_role("button", name="发布").click()
-    assert page.get_by_text("已发布，公众可在公开页面查阅").is_visible()
+    steps.publish_list(edition.pk)
     edition.refresh_from_db()
     assert edition.status == ListStatus.PUBLISHED
 
-    page.context.clear_cookies()
-    page.goto("/public/")
-    page.get_by_placeholder("试点名称或编号").fill("安吉")
-    page.get_by_role("button", name="搜索").click()
+    steps.search_public("安吉")
     page.get_by_role("link", name="2026年第一批示范案例清单").first.click()
     assert page.get_by_text(NAME).is_visible()
     assert page.get_by_text("建立生态产品价值核算和两山银行交易机制。").is_visible()

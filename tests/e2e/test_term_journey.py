@@ -31,7 +31,7 @@ def _expired(make_pilot, orgs, name: str, days_ago: int) -> Pilot:
 
 
 def test_an_expired_pilot_is_extended_and_the_office_approves_R2_4(
-    page, switch_to, shot, make_pilot, orgs, personas
+    page, switch_to, shot, steps, make_pilot, orgs, personas
 ):
     pilot = _expired(make_pilot, orgs, EXTENDED_NAME, days_ago=5)
     new_end = pilot.end_date + dt.timedelta(days=180)
@@ -41,11 +41,7 @@ def test_an_expired_pilot_is_extended_and_the_office_approves_R2_4(
     page.goto(pilot.get_absolute_url())
     assert page.locator("#term").get_by_text("已到期5天").is_visible()
     page.locator("#term").get_by_role("link", name="申请延期").click()
-    page.fill("#id_new_end_date", new_end.isoformat())
-    page.fill("#id_reason", "配套制度尚未出台，需延长试点期限。")
-    page.fill("#id_stage_targets", "完成配套制度并开展评估。")
-    page.fill("#id_ms-0-due_date", milestone.isoformat())
-    page.fill("#id_ms-0-title", "配套制度印发")
+    steps.fill_extension(new_end=new_end, milestone=milestone, milestone_title="配套制度印发")
     shot("extension-form")
     page.get_by_role("button", name="报送延期申请").click()
     page.wait_for_url(f"**{pilot.get_absolute_url()}")
@@ -53,14 +49,7 @@ def test_an_expired_pilot_is_extended_and_the_office_approves_R2_4(
     assert ExtensionRequest.objects.get(pilot=pilot).status == TermRequestStatus.SUBMITTED
 
     switch_to("office")
-    page.get_by_role("link", name="到期审核").click()
-    page.wait_for_url("**/pilots/term/")
-    row = page.locator("tr", has_text=EXTENDED_NAME)
-    shot("office-queue")
-    row.get_by_role("button", name="同意延期").click()
-    page.wait_for_url("**/pilots/term/")
-    assert page.get_by_text("已同意").first.is_visible()
-    assert page.get_by_text("没有待审批的延期申请。").is_visible()
+    steps.approve_extension(EXTENDED_NAME)
 
     page.goto(pilot.get_absolute_url())
     shot("extended")
