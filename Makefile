@@ -7,11 +7,12 @@ STAMP := .venv/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps run test lint bench clean
+.PHONY: help setup system-deps run test lint bench load clean
 
 help:
 	@echo "make run    安装依赖、迁移数据库、载入演示数据并启动 http://$(HOST):$(PORT)"
 	@echo "make test   安装依赖后运行 ruff、迁移检查和全部测试"
+	@echo "make load   季度报送截止时的压力测试（PostgreSQL + Redis + gunicorn，200 个用户 3 分钟）"
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -51,6 +52,11 @@ test: lint
 
 bench: setup
 	bash bench/run.sh
+
+# The load test at a quarterly deadline (docs/load-test.md): its own database
+# (LOAD_DATABASE_URL), gunicorn and locust; ARGS="--users 40 --run-time 45s" for a shorter run.
+load: setup
+	$(PY) bench/load/run.py $(ARGS)
 
 clean:
 	rm -rf .venv node_modules static/vendor db.sqlite3 private var staticfiles .pytest_cache .ruff_cache

@@ -166,6 +166,15 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    # Shared by every worker process. Short timeouts: a page whose cache is down computes what
+    # it needs instead of waiting (callers treat a cache error as a miss).
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "registry",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
 # The dashboard's figures are recomputed at most once in this many seconds per role and unit
 # (and per process); the page says when they were computed. 0 computes them at every request.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60, minimum=0)

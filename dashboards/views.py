@@ -3,6 +3,7 @@ bureaus see the same page over their own slice."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils import timezone
 from accounts.access import role_of
 from dashboards import charts, metrics
 
+logger = logging.getLogger(__name__)
 _QUARTER = re.compile(r"^(20\d\d)Q([1-4])$")
 
 
@@ -42,13 +44,22 @@ def _figures(user, today, quarter) -> dict:
     page at all is checked before the cache is read."""
     seconds = settings.DASHBOARD_CACHE_SECONDS
     key = f"dashboard:{role_of(user)}:{user.organisation_id or 0}:{today.isoformat()}:{quarter}"
-    data = cache.get(key) if seconds else None
+    data = _cache_call(cache.get, key) if seconds else None
     if data is None:
         data = metrics.dashboard(user, today, quarter)
         data["computed_at"] = timezone.now()
         if seconds:
-            cache.set(key, data, seconds)
+            _cache_call(cache.set, key, data, seconds)
     return data
+
+
+def _cache_call(method, *args):
+    """A cache that is down (Redis stopped, say) is a miss, never an error page."""
+    try:
+        return method(*args)
+    except Exception:  # the backend's own connection errors, whichever backend it is
+        logger.warning("dashboard cache unavailable", exc_info=True)
+        return None
 
 
 @login_required

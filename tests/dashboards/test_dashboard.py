@@ -405,3 +405,18 @@ def test_a_user_whose_role_changes_never_sees_the_old_roles_figures(
     user.role, user.organisation = personas["hangzhou"].role, personas["hangzhou"].organisation
     user.save()
     assert client_for("office").get(URL).context["total"] == 3
+
+
+def test_a_cache_that_is_down_costs_a_recomputation_not_an_error(client_for, registry, settings):
+    # Redis as the cache, on a port where nothing listens
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    response = client_for("office").get(URL)
+    assert response.status_code == 200
+    assert response.context["total"] == 6
