@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make bench: every benchmark on PostgreSQL, each in a fresh database of its own, then one
 # table of all their figures (var/bench/summary.md keeps it, with the machine's description).
+# Each bench's figures go to var/bench/summary-<bench>.jsonl: BENCH_ONLY runs some benches
+# again and the table keeps the others' last figures.
 #
 #   BENCH_DATABASE_URL  server and name prefix (default postgres://postgres@127.0.0.1:5432/registry_bench)
 #   BENCH_ONLY          run only these benches, e.g. "pages jobs"
@@ -29,10 +31,9 @@ else
     # The per-pilot baseline checks one pilot in ten, its time scaled up (bench/jobs_bench.py).
     JOBS=(--pilots 100000 --baseline-every 10)
 fi
+BENCHES=(pages overlap pdf excel jobs)
 mkdir -p "$OUT"
-export BENCH_SUMMARY="$OUT/summary.jsonl"
 export LOG_LEVEL="${LOG_LEVEL:-WARNING}"
-: >"$BENCH_SUMMARY"
 
 fresh_db() {  # drop and create a bench database; prints its URL
     local name="${PREFIX}_$1"
@@ -56,6 +57,8 @@ step() {  # step NAME COMMAND…: run one bench, keep its output, time it
     echo
     echo "== $name =="
     local started=$SECONDS
+    export BENCH_SUMMARY="$OUT/summary-$name.jsonl"
+    : >"$BENCH_SUMMARY"
     if ! "$@" 2>&1 | tee "$OUT/$name.log"; then
         echo "$name: a target missed or the bench failed (see $OUT/$name.log)"
         failed=1
@@ -65,7 +68,7 @@ step() {  # step NAME COMMAND…: run one bench, keep its output, time it
 
 started=$SECONDS
 failed=0
-: >"$OUT/durations.txt"
+[[ -n "${BENCH_ONLY:-}" ]] || : >"$OUT/durations.txt"
 machine | tee "$OUT/machine.md"
 
 if want pages; then
@@ -91,10 +94,12 @@ fi
 
 echo
 echo "== 汇总 =="
-$PY bench/summary.py "$BENCH_SUMMARY" --markdown "$OUT/table.md"
+files=()
+for bench in "${BENCHES[@]}"; do files+=("$OUT/summary-$bench.jsonl"); done
+$PY bench/summary.py "${files[@]}" --markdown "$OUT/table.md"
 total=$((SECONDS - started))
 {
-    echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC, $((total / 60)) min $((total % 60)) s in all:"
+    echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC, $((total / 60)) min $((total % 60)) s in all${BENCH_ONLY:+ (only $BENCH_ONLY; the other rows are from the previous run)}:"
     echo
     cat "$OUT/machine.md"
     echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,9 +1,9 @@
 """One table for every benchmark of `make bench`.
 
 Each bench script calls `record()` for its headline figures; when `BENCH_SUMMARY` names a
-file (bench/run.sh sets it), the figure is appended to it as a JSON line. At the end,
+file (bench/run.sh sets one per bench), the figure is appended to it as a JSON line. At the end,
 
-    python bench/summary.py var/bench/summary.jsonl [--markdown OUT.md]
+    python bench/summary.py var/bench/summary-*.jsonl [--markdown OUT.md]
 
 prints the table: for each measure our figure, the comparison measured in the same run, the
 ratio ours ÷ comparison, the target and whether it is met.
@@ -92,10 +92,16 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("summary", type=Path)
+    parser.add_argument("summary", type=Path, nargs="+", help="JSON lines, read in this order")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
-    rows = [json.loads(line) for line in args.summary.read_text("utf-8").splitlines() if line]
+    rows = [
+        json.loads(line)
+        for path in args.summary
+        if path.exists()
+        for line in path.read_text("utf-8").splitlines()
+        if line
+    ]
     text = table(rows)
     print(text)
     targeted = [r for r in rows if r["met"] is not None]

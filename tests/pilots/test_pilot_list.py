@@ -426,3 +426,10 @@ def test_filter_drop_downs_render_the_same_options_as_django_and_keep_the_choice
         assert f'name="{name}"' in ours and f'id="id_{name}"' in ours
     assert '<option value="active" selected>' in str(select(form["status"]))
     assert '<option value="hangzhou" selected>' in str(select(form["prefecture"]))
+
+
+def test_list_rows_escape_what_users_typed(client_for, make_pilot):
+    make_pilot(code="ST-2026-0901", name='<script>alert("x")</script>试点', status=Status.ACTIVE)
+    text = client_for("office").get(LIST).content.decode()
+    assert "<script>alert" not in text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;试点" in text
