@@ -53,6 +53,7 @@ def generate(pilots: int) -> None:
     from django.db import transaction
 
     from accounts.models import User
+    from bench.datasets import confirmed_filing
     from ledger.models import Filing, QuarterlyReport
     from pilots import rules
     from pilots.constants import LEDGER_STATES
@@ -69,24 +70,12 @@ def generate(pilots: int) -> None:
     )
     with transaction.atomic():
         Filing.objects.bulk_create(
-            Filing(
-                pilot=p,
-                status="confirmed",
-                approval_authority=p.approval_authority or "省生态文明体制改革专项小组",
-                approval_doc_number=p.approval_doc_number or "浙环函〔2025〕1号",
-                approval_date=p.approval_date or p.start_date,
-                implementing_body=p.implementing_body,
-                start_date=p.start_date,
-                end_date=p.end_date,
-                goal=p.goal,
-                measures=p.measures,
-                expected_outcomes=p.expected_outcomes,
-                contact_person="联系人",
-                contact_phone="0571-88888888",
+            confirmed_filing(
+                p,
                 plan="filings/bench.pdf",
+                submitted_by=office,
                 due_date=p.start_date,
                 filed_on=p.start_date,
-                submitted_by=office,
             )
             for p in ledger
         )

@@ -69,6 +69,7 @@ def build(*, pilots: int, accounts: int, seed: int) -> dict:
 
     from accounts.constants import OrgKind, Role
     from accounts.models import Organisation, User
+    from bench.datasets import confirmed_filing
     from ledger.models import Filing, QuarterlyReport
     from ledger.selectors import last_ended_quarter, owed_quarters
     from pilots import rules
@@ -97,24 +98,11 @@ def build(*, pilots: int, accounts: int, seed: int) -> dict:
         )
         Filing.objects.bulk_create(
             [
-                Filing(
-                    pilot=p,
-                    status="confirmed",
-                    approval_authority=p.approval_authority or "省生态文明体制改革专项小组",
-                    approval_doc_number=p.approval_doc_number or "浙环函〔2025〕1号",
-                    approval_date=p.approval_date or p.start_date,
-                    implementing_body=p.implementing_body,
-                    start_date=p.start_date,
-                    end_date=p.end_date,
-                    goal=p.goal,
-                    measures=p.measures,
-                    expected_outcomes=p.expected_outcomes,
-                    contact_person=p.contact_person or "联系人",
-                    contact_phone=p.contact_phone or "0571-88888888",
+                confirmed_filing(
+                    p,
                     plan="filings/load.pdf",
-                    due_date=rules.filing_due(p.approval_date or p.start_date),
-                    filed_on=p.approval_date or p.start_date,
                     submitted_by=office_actor,
+                    due_date=rules.filing_due(p.approval_date or p.start_date),
                     decided_by=office_actor,
                     decided_at=timezone.now(),
                 )

@@ -357,8 +357,11 @@ def test_dashboard_query_count_is_constant_as_pilots_grow(client_for, registry, 
 
 @pytest.fixture
 def cached(settings):
+    """The cache on, in local memory: its expiry follows the test's clock (Redis's would not),
+    and clearing it never touches a shared server."""
     from django.core.cache import cache
 
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.DASHBOARD_CACHE_SECONDS = 60
     cache.clear()
     yield
