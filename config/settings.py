@@ -188,6 +188,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# A change's reason (a return or rejection reason, an import batch) is stored whole: the
+# history's reason column is text, not simple-history's default of 100 characters.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Exactly one beat: config.beat's scheduler takes a lock and refuses to run beside another.
 CELERY_BEAT_SCHEDULER = "config.beat:SingleBeatScheduler"
 # Heavy, long tasks (PDF ledgers of a whole province): a hard limit per task, and Redis must
