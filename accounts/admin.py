@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AuditEvent, Organisation, User
+from accounts.users import assignable_roles
 
 
 @admin.register(Organisation)
@@ -25,6 +26,33 @@ class RegistryUserAdmin(SimpleHistoryAdmin, UserAdmin):
         *UserAdmin.fieldsets,
         ("所属单位与角色", {"fields": ("organisation", "role", "display_name", "phone")}),
     )
+
+    # Only a superuser grants rights. For anyone else these are shown, never taken from the
+    # form: a forged POST value is ignored (and User.save refuses it on every other path).
+    RIGHTS_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Dates the product records itself: a form round-trip would rewrite them (seconds lost)
+        # and log a change nobody made.
+        fields = [*super().get_readonly_fields(request, obj), "last_login", "date_joined"]
+        if not request.user.is_superuser:
+            fields += [f for f in self.RIGHTS_FIELDS if f not in fields]
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        # A privileged account (superuser, administrator, auditor) is changed by superusers
+        # only: otherwise its e-mail or password would be a way into it.
+        if obj is not None and obj.is_privileged and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [("", "---------"), *assignable_roles(request.user)]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # accounts are deactivated, never deleted
 
 
 @admin.register(AuditEvent)

@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth import signals
         from django.contrib.auth.models import update_last_login
 
-        from accounts import audit
+        from accounts import audit, users  # noqa: F401 - users connects the rights guard
 
         audit.connect_axes()
         # Signing in stamps last_login; that is not a change of the user worth a history row

@@ -34,7 +34,12 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", "下载文件"
     EXPORT = "export", "导出"
     TOKEN = "token", "访问令牌"
+    PASSWORD = "password", "密码"
 
+
+# Roles only a system administrator (superuser) may grant or take away: they read the audit
+# log or administer the system.
+PRIVILEGED_ROLES: frozenset[str] = frozenset({Role.ADMIN, Role.AUDITOR})
 
 # The role a user normally holds in an organisation of each kind.
 DEFAULT_ROLE_FOR_KIND: dict[str, str] = {

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from accounts.constants import AuditAction, OrgKind, Role
+from accounts.constants import PRIVILEGED_ROLES, AuditAction, OrgKind, Role
 
 
 class Organisation(models.Model):
@@ -80,6 +80,27 @@ class User(AbstractUser):
     def is_office(self) -> bool:
         return self.is_superuser or self.role in (Role.OFFICE, Role.ADMIN)
 
+    @property
+    def is_privileged(self) -> bool:
+        """Superusers, system administrators and security auditors: only a superuser may
+        create, change or grant them."""
+        return self.is_superuser or self.role in PRIVILEGED_ROLES
+
+    def save(self, *args, **kwargs):
+        # Every path that saves a user (the admin, a form, the API, a domain function) passes
+        # this guard: only a superuser grants superuser or staff status or a privileged role.
+        from accounts.users import after_user_saved, guard_user_save
+
+        update_fields = kwargs.get("update_fields")
+        password_changed = guard_user_save(self, update_fields)
+        self._password_only_save = password_changed
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            del self._password_only_save
+        if password_changed:
+            after_user_saved(self)
+
 
 class Notification(models.Model):
     """A notice to an organisation (and, when known, one person): what happened, to what, and
@@ -151,6 +172,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    # Set at issue from API_TOKEN_DAYS; an expired token authenticates nobody.
+    expires_at = models.DateTimeField("到期时间", db_index=True)
 
     class Meta:
         verbose_name = "API 访问令牌"
@@ -161,8 +184,14 @@ class ApiToken(models.Model):
         return f"{self.user} {self.name}（{self.prefix}…）"
 
     @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
 
 class AuditEvent(models.Model):

@@ -20,6 +20,7 @@ def _page(request: HttpRequest, **extra) -> HttpResponse:
         {
             "tokens": ApiToken.objects.filter(user=request.user),
             "token_limit": tokens.active_tokens_limit(),
+            "token_days": tokens.token_lifetime().days,
             **extra,
         },
     )

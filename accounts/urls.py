@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import notification_views, profile_views
+from accounts import notification_views, password_views, profile_views, user_views
 from accounts.forms import LoginForm
 
 urlpatterns = [
@@ -18,6 +18,38 @@ urlpatterns = [
     path("profile/", profile_views.profile, name="profile"),
     path("profile/tokens/", profile_views.token_create, name="token_create"),
     path("profile/tokens/<int:pk>/revoke/", profile_views.token_revoke, name="token_revoke"),
+    path("password/change/", password_views.PasswordChange.as_view(), name="password_change"),
+    path(
+        "password/change/done/",
+        password_views.PasswordChangeDone.as_view(),
+        name="password_change_done",
+    ),
+    path("password/reset/", password_views.PasswordReset.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        password_views.PasswordResetDone.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        password_views.PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        password_views.PasswordResetComplete.as_view(),
+        name="password_reset_complete",
+    ),
+    path("users/", user_views.user_list, name="user_list"),
+    path("users/new/", user_views.user_create, name="user_create"),
+    path("users/<str:username>/", user_views.user_edit, name="user_edit"),
+    path("users/<str:username>/deactivate/", user_views.user_deactivate, name="user_deactivate"),
+    path("users/<str:username>/reactivate/", user_views.user_reactivate, name="user_reactivate"),
+    path(
+        "users/<str:username>/reset-password/",
+        user_views.user_force_reset,
+        name="user_force_reset",
+    ),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

@@ -26,7 +26,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("令牌含有无效字符。") from exc
         user = user_for_key(key)
         if user is None:
-            raise exceptions.AuthenticationFailed("令牌无效、已吊销或账号已停用。")
+            raise exceptions.AuthenticationFailed("令牌无效、已过期、已吊销或账号已停用。")
         return user, key
 
     def authenticate_header(self, request) -> str:

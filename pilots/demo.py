@@ -348,6 +348,8 @@ def ensure_demo_users(orgs: dict[str, Organisation]) -> tuple[dict[str, User], i
             "display_name": account.display_name,
             "is_staff": account.is_staff,
             "is_superuser": account.is_superuser,
+            # So that the password reset works in the demo (mail lands in var/mail/).
+            "email": f"{account.username}@example.gov.cn",
             "is_active": True,
         }
         user = User.objects.filter(username=account.username).first()
