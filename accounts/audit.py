@@ -10,6 +10,8 @@ through `AuditDownloadsMiddleware`, for every download and export. Events are on
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import unquote_plus
 
 from django.contrib.auth import signals as auth_signals
 from django.db.models.signals import m2m_changed
@@ -27,15 +29,52 @@ def _current_request():
 
 
 def client_ip(request) -> str | None:
-    from django.conf import settings
+    """The client's address: the same one sign-in throttling keys on (accounts/network.py)."""
+    from accounts.network import client_ip as real_client_ip
 
-    if request is None:
-        return None
-    if getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    return real_client_ip(request)
+
+
+# Secrets that travel in an address never enter the log: the calendar feed's token (a short
+# prefix is kept to tell feeds apart), everything after the user id of a password-reset link,
+# and the value of any query parameter named like a secret.
+REDACTED = "…（已隐去）"
+_SECRET_PATHS = (
+    (re.compile(r"^(/calendar/feed/)([^/]+?)(\.ics)?$"), 4),
+    (re.compile(r"^(/accounts/(?:password/)?reset/[^/]+/)(.+?)(/?)$"), 0),
+)
+_SECRET_PARAM = re.compile(r"token|key|secret|password|signature", re.IGNORECASE)
+
+
+def redact_path(path: str) -> tuple[str, list[str]]:
+    """`path` (with its query, if any) with its secrets replaced, and the secrets found."""
+    path, _, query = path.partition("?")
+    secrets: list[str] = []
+    for pattern, keep in _SECRET_PATHS:
+        match = pattern.match(path)
+        if match:
+            head, secret, tail = match.group(1), match.group(2), match.group(3) or ""
+            shown = secret[:keep] if len(secret) >= 4 * keep else ""
+            secrets.append(secret)
+            path = f"{head}{shown}{REDACTED}{tail}"
+            break
+    if query:
+        pairs = []
+        for pair in query.split("&"):
+            name, sep, value = pair.partition("=")
+            if _SECRET_PARAM.search(unquote_plus(name)) and value:
+                secrets += [value, unquote_plus(value)]
+                value = REDACTED
+            pairs.append(f"{name}{sep}{value}")
+        path = f"{path}?{'&'.join(pairs)}"
+    return path, secrets
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def record(
@@ -61,16 +100,17 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "pk", "") or "")
+    path, secrets = redact_path(request.path) if request is not None else ("", [])
     event = AuditEvent(
         user=user if user is not None and user.pk else None,
         username=(username or (user.get_username() if user is not None else ""))[:150],
         action=action,
         object_type=object_type[:100],
         object_id=object_id[:64],
-        summary=summary[:500],
+        summary=_scrub(summary, secrets)[:500],
         ip=client_ip(request),
         user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
-        path=(request.path if request is not None else "")[:300],
+        path=path[:300],
     )
     event.save()
     logger.info("%s %s %s %s", event.action, event.username, event.ip or "-", event.summary)
@@ -120,23 +160,70 @@ _HISTORY_TYPES = {"+": "新建", "~": "修改", "-": "删除"}
 _PERMISSION_MODELS = {"accounts.user", "accounts.organisation"}
 
 
+def _shown(field, value) -> str:
+    """A value as the audit log shows it: choices by label, flags as 是/否, related records
+    by name; long text shortened."""
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if getattr(field, "choices", None):
+        value = dict(field.flatchoices).get(value, value)
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def describe_changes(instance, history_instance) -> str:
+    """The fields a history row changed, "名称：旧值→新值", from the previous history row; on
+    creation the fields set. Password hashes are never in history, so never here."""
+    meta = instance._meta
+    if history_instance.history_type == "+":
+        pairs = []
+        for name in ("username", "display_name", "email", "organisation", "role", "name", "kind"):
+            value = getattr(history_instance, name, None) if hasattr(instance, name) else None
+            if value not in (None, ""):
+                field = meta.get_field(name)
+                pairs.append(f"{field.verbose_name}={_shown(field, value)}")
+        for name in ("is_superuser", "is_staff"):
+            if hasattr(instance, name) and getattr(history_instance, name, False):
+                pairs.append(f"{meta.get_field(name).verbose_name}=是")
+        return "；".join(pairs)
+    previous = history_instance.prev_record
+    if previous is None:
+        return ""
+    delta = history_instance.diff_against(previous, foreign_keys_are_objs=True)
+    parts = []
+    for change in delta.changes:
+        field = meta.get_field(change.field)
+        parts.append(
+            f"{field.verbose_name}：{_shown(field, change.old)}→{_shown(field, change.new)}"
+        )
+    return "；".join(parts)
+
+
 @receiver(post_create_historical_record)
 def _history_written(sender, instance, history_instance, history_user=None, **kwargs):
     label = instance._meta.label_lower
     reason = getattr(history_instance, "history_change_reason", "") or ""
     kind = _HISTORY_TYPES.get(history_instance.history_type, "修改")
     action = AuditAction.PERMISSION if label in _PERMISSION_MODELS else AuditAction.CHANGE
+    summary = f"{kind}{instance._meta.verbose_name}“{str(instance)[:60]}”"
+    if label in _PERMISSION_MODELS:
+        # Who gained or lost which right is the point of auditing users and units.
+        changes = describe_changes(instance, history_instance)
+        if not changes and getattr(instance, "_password_only_save", False):
+            return  # a password change has its own event, without the secret
+        summary += f"（{changes}）" if changes else "（无字段变化）"
     record(
         action,
-        f"{kind}{instance._meta.verbose_name}“{str(instance)[:120]}”"
-        + (f"：{reason}" if reason else ""),
+        summary + (f"：{reason}" if reason else ""),
         user=history_user,
         obj=instance,
     )
 
 
 @receiver(m2m_changed)
-def _rights_changed(sender, instance, action, pk_set, **kwargs):
+def _rights_changed(sender, instance, action, pk_set, model=None, **kwargs):
     from django.contrib.auth import get_user_model
 
     if action not in ("post_add", "post_remove", "post_clear"):
@@ -146,9 +233,10 @@ def _rights_changed(sender, instance, action, pk_set, **kwargs):
         return
     what = "用户组" if sender is user_model.groups.through else "权限"
     verb = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
+    names = sorted(str(o) for o in model._default_manager.filter(pk__in=pk_set or []))[:20]
     record(
         AuditAction.PERMISSION,
-        f"{verb}“{instance}”的{what}：{sorted(pk_set or [])}",
+        f"{verb}“{instance}”的{what}：{'、'.join(names) or sorted(pk_set or [])}",
         obj=instance,
     )
 

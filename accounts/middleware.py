@@ -62,5 +62,21 @@ class AuditDownloadsMiddleware:
             action = (
                 AuditAction.DOWNLOAD if isinstance(response, FileResponse) else AuditAction.EXPORT
             )
-            record(action, f"{action.label} {disposition[:200]}", request=request)
+            record(action, f"{action.label}“{_file_name(disposition)}”", request=request)
         return response
+
+
+def _file_name(disposition: str) -> str:
+    """The file name of a Content-Disposition header, decoded (RFC 6266's filename* first),
+    so the audit log reads as the user saw the download."""
+    from urllib.parse import unquote
+
+    for part in disposition.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename*" and "''" in value:
+            return unquote(value.split("''", 1)[1])[:150]
+    for part in disposition.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename":
+            return value.strip('"')[:150]
+    return disposition[:150]

@@ -17,3 +17,22 @@ def _flush_pending_on_start(**kwargs):
     from pilots.queue import flush_pending
 
     flush_pending()
+
+
+@signals.worker_ready.connect
+def _recover_interrupted_work(**kwargs):
+    """Work a killed worker left behind never stays "running": job runs a dead process left
+    "运行中" are closed as failed, and PDF ledgers left "生成中" or "排队中" are queued again."""
+    import logging
+
+    from ledger.pdf import requeue_stale_renders
+    from pilots.jobs import close_stale_runs
+
+    log = logging.getLogger(__name__)
+    for recover in (close_stale_runs, requeue_stale_renders):
+        try:
+            recover()
+        except Exception:
+            # A worker must start even when the database is briefly unreachable; the next
+            # run of the render job tries again.
+            log.exception("recovering interrupted work at worker start failed")

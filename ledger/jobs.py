@@ -7,16 +7,14 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, IntegerField, OuterRef, Value
+from django.db.models import IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from ledger.constants import LedgerScope, RenderStatus
 from ledger.models import LedgerRender
-from ledger.pdf import CLEANED_NOTE
 from pilots.constants import JobName
-from pilots.rules import format_cn_date
 
 logger = logging.getLogger(__name__)
 
@@ -26,46 +24,67 @@ def _same_ledger_key():
     return Coalesce("department_id", Value(0), output_field=IntegerField())
 
 
-def cleanup_old_renders(keep_days: int = 90, *, now: dt.datetime | None = None) -> int:
-    """Remove the files of PDF ledgers older than `keep_days` that a newer finished ledger of
-    the same scope, department, year and quarter replaces. The rows stay (nothing is ever
-    lost): their file is cleared and their note says "已清理", with a history record. The
-    newest finished ledger of each quarter is always kept. Returns how many were cleaned;
-    a second run finds nothing. Files are deleted once the rows are committed."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(days=keep_days)
-    newer_done = LedgerRender.objects.annotate(key=_same_ledger_key()).filter(
-        status=RenderStatus.DONE,
-        scope=OuterRef("scope"),
-        key=OuterRef("key"),
-        year=OuterRef("year"),
-        quarter=OuterRef("quarter"),
-        pk__gt=OuterRef("pk"),
+ARCHIVE_REASON = "已有更新的同季度台账，归档旧PDF台账（文件保留）"
+
+
+def archive_superseded_renders(
+    today: dt.date | None = None, *, keep_days: int = 90, triggered_by: str = "shell"
+):
+    """Archive the finished PDF ledgers older than `keep_days` that a newer finished ledger of
+    the same scope, department, year and quarter replaces. Returns the JobRun.
+
+    An archived ledger keeps its file where it is: the ledger is an official document, its
+    row and every history row name that file, and a file moved or deleted would leave those
+    rows pointing at nothing (moving it would need the history rewritten, which history must
+    never be). So the job only marks the ledger — archived_at and the ledger that replaces it,
+    with a history row and its reason — and the pages can tell the current ledger from the
+    old ones. The newest finished ledger of each quarter is never archived; a second run finds
+    nothing to do. It runs under its lock and is logged like every other job."""
+    from pilots.jobs import run_job
+
+    return run_job(
+        JobName.ARCHIVE_RENDERS,
+        lambda day: _archive_superseded_renders(day, keep_days=keep_days),
+        today,
+        triggered_by,
     )
-    with transaction.atomic():
-        due = list(
-            LedgerRender.objects.annotate(key=_same_ledger_key())
-            .filter(status=RenderStatus.DONE, created_at__lt=cutoff)
-            .exclude(file="")
-            .filter(Exists(newer_done))
-            .select_for_update(of=("self",))
+
+
+def _archive_superseded_renders(today: dt.date, *, keep_days: int) -> dict:
+    start_of_day = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    cutoff = start_of_day - dt.timedelta(days=keep_days)
+    newest_done = (
+        LedgerRender.objects.annotate(key=_same_ledger_key())
+        .filter(
+            status=RenderStatus.DONE,
+            scope=OuterRef("scope"),
+            key=OuterRef("key"),
+            year=OuterRef("year"),
+            quarter=OuterRef("quarter"),
+            pk__gt=OuterRef("pk"),
         )
-        names = [render.file.name for render in due]
-        note = f"{CLEANED_NOTE}（{format_cn_date(timezone.localdate(now))}，已有更新的台账）"
-        for render in due:
-            render.file = ""
-            render.error = note
-        if due:
-            bulk_update_with_history(
-                due,
-                LedgerRender,
-                ["file", "error"],
-                default_change_reason="清理旧PDF台账文件",
-            )
-        storage = LedgerRender._meta.get_field("file").storage
-        transaction.on_commit(lambda: [storage.delete(name) for name in names])
-    logger.info("已清理 %s 份旧PDF台账文件", len(due))
-    return len(due)
+        .order_by("-pk")
+    )
+    due = list(
+        LedgerRender.objects.annotate(key=_same_ledger_key())
+        .filter(status=RenderStatus.DONE, created_at__lt=cutoff, archived_at__isnull=True)
+        .annotate(newest=Subquery(newest_done.values("pk")[:1]))
+        .filter(newest__isnull=False)
+        .select_for_update(of=("self",))
+    )
+    now = timezone.now()
+    for render in due:
+        render.archived_at = now
+        render.superseded_by_id = render.newest
+    if due:
+        bulk_update_with_history(
+            due,
+            LedgerRender,
+            ["archived_at", "superseded_by"],
+            default_change_reason=ARCHIVE_REASON,
+        )
+    logger.info("已归档 %s 份被替代的PDF台账（文件保留）", len(due))
+    return {"archived": len(due)}
 
 
 # --- render_ledgers ---------------------------------------------------------------------------
@@ -86,10 +105,12 @@ def render_ledgers(today: dt.date | None = None, *, triggered_by: str = "shell")
 def _render_ledgers(today: dt.date) -> dict:
     from simple_history.utils import bulk_create_with_history
 
-    from ledger.pdf import _enqueue
+    from ledger.pdf import _enqueue, requeue_stale_renders
     from ledger.selectors import last_ended_quarter
     from ledger.services import lead_departments
 
+    # A render whose worker was killed is queued again first, so it is not left "生成中".
+    requeued = requeue_stale_renders()
     year, quarter = last_ended_quarter(today)
     wanted = [(LedgerScope.PROVINCE, None)] + [
         (LedgerScope.DEPARTMENT, dept.pk) for dept in lead_departments()
@@ -109,6 +130,7 @@ def _render_ledgers(today: dt.date) -> dict:
             year=year,
             quarter=quarter,
             status=RenderStatus.QUEUED,
+            queued_at=timezone.now(),
         )
         for scope, dept in wanted
         if (scope, dept) not in done
@@ -123,4 +145,7 @@ def _render_ledgers(today: dt.date) -> dict:
             ).values_list("pk", flat=True)
         )
         transaction.on_commit(lambda: [_enqueue(pk) for pk in ids])
-    return {"queued": len(new), "year": year, "quarter": quarter}
+    counts = {"queued": len(new), "year": year, "quarter": quarter}
+    if requeued:
+        counts["requeued"] = requeued
+    return counts

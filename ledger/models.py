@@ -234,7 +234,22 @@ class LedgerRender(models.Model):
         verbose_name="申请人",
     )
     created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    # When the render last entered QUEUED and RUNNING: a render left in either state longer
+    # than LEDGER_RENDER_STALE_MINUTES lost its worker and is queued again.
+    queued_at = models.DateTimeField("排队时间", null=True, blank=True)
+    started_at = models.DateTimeField("开始生成时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # A finished ledger that a newer one of the same quarter replaces is archived: marked,
+    # never deleted, its file kept where every history row says it is.
+    archived_at = models.DateTimeField("归档时间", null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="被替代为",
+    )
     history = HistoricalRecords()
 
     class Meta:

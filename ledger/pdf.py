@@ -23,6 +23,7 @@ A ledger that fits in one part is printed in one pass with its footer.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import tempfile
@@ -30,18 +31,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts import access
 from accounts.constants import Role
 from ledger.constants import LedgerScope, RenderStatus
 from ledger.models import LedgerRender
 from ledger.selectors import LEDGER_HEADERS, annotate_ledger, ledger_row
+from pilots import policy
 from pilots.documents import STATIC_DIR, static_only_fetcher
 from pilots.models import Pilot
 from pilots.rules import format_cn_date
@@ -60,7 +63,9 @@ PROGRESS_CHARS = 33
 # Share of the progress bar given to printing the parts; joining and filing take the rest.
 _PARTS_SHARE = 90
 
+# The note of a ledger whose file an earlier version of the weekly job removed.
 CLEANED_NOTE = "已清理"
+RENDER_TASK_NAME = "ledger.tasks.render_ledger_task"
 
 
 # --- requesting -------------------------------------------------------------------------------
@@ -68,11 +73,11 @@ CLEANED_NOTE = "已清理"
 
 def may_request(user, *, scope: str, department) -> bool:
     """The office prints any ledger; a lead department prints its own (with its divisions)."""
-    if access.is_office(user):
+    if policy.is_office(user):
         return True
     return (
         scope == LedgerScope.DEPARTMENT
-        and access.role_of(user) == Role.LEAD_DEPARTMENT
+        and policy.role_of(user) == Role.LEAD_DEPARTMENT
         and department is not None
         and user.organisation_id == department.pk
     )
@@ -106,6 +111,7 @@ def request_render(*, actor, scope: str, department=None, year: int, quarter: in
             quarter=quarter,
             status=RenderStatus.QUEUED,
             requested_by=actor,
+            queued_at=timezone.now(),
         )
         _save(render, actor=actor, reason="申请生成PDF台账")
         render_id = render.pk
@@ -121,6 +127,70 @@ def _enqueue(render_id: int) -> None:
     # kept in the database, sent when the broker is back.
     if not enqueue(render_ledger_task, render_id):
         logger.warning("PDF台账 %s 未能加入队列（消息队列不可用），将在恢复后补发", render_id)
+
+
+# --- recovering lost renders ------------------------------------------------------------------
+
+STALE_NOTE = "上次生成中断（{state}超过{minutes}分钟未完成），已重新排队"
+
+
+def stale_renders(now: dt.datetime | None = None) -> QuerySet[LedgerRender]:
+    """Renders whose worker is gone: RUNNING or QUEUED for longer than
+    LEDGER_RENDER_STALE_MINUTES. A live render is killed at CELERY_TASK_TIME_LIMIT, which the
+    setting exceeds, so nothing that is still rendering is found. A task kept in the database
+    while the broker is down (PendingTask) is not lost: its render is left alone."""
+    from pilots.models import PendingTask
+
+    cutoff = (now or timezone.now()) - dt.timedelta(minutes=settings.LEDGER_RENDER_STALE_MINUTES)
+    waiting = {
+        args[0]
+        for args in PendingTask.objects.filter(
+            sent_at__isnull=True, task=RENDER_TASK_NAME
+        ).values_list("args", flat=True)
+        if isinstance(args, list) and args
+    }
+    return (
+        LedgerRender.objects.annotate(
+            since_queued=Coalesce("queued_at", "created_at"),
+            since_started=Coalesce("started_at", "queued_at", "created_at"),
+        )
+        .filter(
+            Q(status=RenderStatus.RUNNING, since_started__lt=cutoff)
+            | Q(status=RenderStatus.QUEUED, since_queued__lt=cutoff)
+        )
+        .exclude(pk__in=waiting)
+    )
+
+
+def requeue_stale_renders(*, now: dt.datetime | None = None) -> int:
+    """Queue again every render a killed worker left "生成中" or "排队中" (see
+    `stale_renders`), with a history row saying why, through `enqueue` once committed (so a
+    broker that is down keeps the task for later). Returns how many; a second run finds none.
+    Called by the quarterly render job and when a worker starts."""
+    now = now or timezone.now()
+    minutes = settings.LEDGER_RENDER_STALE_MINUTES
+    with transaction.atomic():
+        rows = list(stale_renders(now).select_for_update(of=("self",)).order_by("pk"))
+        reasons = {}
+        for render in rows:
+            state = RenderStatus(render.status).label
+            reasons[render.pk] = STALE_NOTE.format(state=state, minutes=minutes)
+            render.status = RenderStatus.QUEUED
+            render.progress = 0
+            render.queued_at = now
+            render.started_at = None
+            render.error = reasons[render.pk]
+            _save(
+                render,
+                reason=reasons[render.pk],
+                update_fields=["status", "progress", "queued_at", "started_at", "error"],
+            )
+        ids = [render.pk for render in rows]
+        if ids:
+            transaction.on_commit(lambda: [_enqueue(pk) for pk in ids])
+    if ids:
+        logger.warning("%s 份中断的PDF台账已重新排队：%s", len(ids), ids)
+    return len(ids)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -359,7 +429,10 @@ def render_ledger(render_id: int) -> LedgerRender:
         render.status = RenderStatus.RUNNING
         render.progress = 0
         render.error = ""
-        _save(render, reason="开始生成", update_fields=["status", "progress", "error"])
+        render.started_at = timezone.now()
+        _save(
+            render, reason="开始生成", update_fields=["status", "progress", "error", "started_at"]
+        )
 
     render = LedgerRender.objects.select_related("department").get(pk=render_id)
     with tempfile.TemporaryDirectory(prefix="ledger-pdf-") as tmp:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from ledger.jobs import cleanup_old_renders, render_ledgers
+from ledger.jobs import archive_superseded_renders, render_ledgers
 from ledger.pdf import render_ledger
 
 
@@ -11,9 +11,10 @@ def render_ledger_task(render_id: int) -> None:
     render_ledger(render_id)
 
 
-@shared_task
-def cleanup_old_renders_task(keep_days: int = 90) -> int:
-    return cleanup_old_renders(keep_days)
+# The weekly schedule names this task (kept in the database); it archives, it deletes nothing.
+@shared_task(ignore_result=True)
+def cleanup_old_renders_task(keep_days: int = 90, triggered_by: str = "定时任务") -> None:
+    archive_superseded_renders(keep_days=keep_days, triggered_by=triggered_by)
 
 
 @shared_task(ignore_result=True)

@@ -258,6 +258,8 @@ class JobRun(models.Model):
         "open": "未解除",
         "purged": "清理出库",
         "reminded": "发送提醒",
+        "requeued": "中断后重新排队",
+        "archived": "归档",
     }
 
     @property

@@ -22,7 +22,6 @@ from pypdf import PdfReader
 
 from ledger import pdf
 from ledger.constants import LedgerScope, RenderStatus
-from ledger.jobs import cleanup_old_renders
 from ledger.models import LedgerRender, QuarterlyReport
 from pilots.constants import Status
 
@@ -381,48 +380,7 @@ def test_a_failed_render_can_be_run_again(pilots, monkeypatch):
     assert render.file
 
 
-# --- cleaning up ------------------------------------------------------------------------------
-
-
-def _done(department=None, *, days_ago: int, now: dt.datetime) -> LedgerRender:
-    scope = LedgerScope.DEPARTMENT if department else LedgerScope.PROVINCE
-    render = LedgerRender.objects.create(
-        scope=scope, department=department, year=2026, quarter=2, status=RenderStatus.DONE
-    )
-    render.file.save(f"ledger-{render.pk}.pdf", ContentFile(b"%PDF-1.7 test"), save=True)
-    LedgerRender.objects.filter(pk=render.pk).update(created_at=now - dt.timedelta(days=days_ago))
-    render.refresh_from_db()
-    return render
-
-
-def test_cleanup_removes_old_superseded_files_and_keeps_the_rows(
-    db, orgs, django_capture_on_commit_callbacks
-):
-    now = dt.datetime(2026, 10, 10, 3, 0, tzinfo=SHANGHAI)
-    oldest = _done(days_ago=200, now=now)
-    older = _done(days_ago=120, now=now)
-    newest = _done(days_ago=100, now=now)  # old, but the newest of its quarter: kept
-    recent_superseded = _done(orgs["dept"], days_ago=30, now=now)  # younger than 90 days
-    _done(orgs["dept"], days_ago=10, now=now)
-    only_dept = _done(orgs["other_dept"], days_ago=300, now=now)  # nothing replaces it
-    paths = {r.pk: Path(r.file.path) for r in LedgerRender.objects.all()}
-
-    with django_capture_on_commit_callbacks(execute=True):
-        cleaned = cleanup_old_renders(keep_days=90, now=now)
-
-    assert cleaned == 2
-    for render in (oldest, older):
-        render.refresh_from_db()
-        assert not render.file
-        assert render.status == RenderStatus.DONE
-        assert render.error.startswith("已清理")
-        assert not paths[render.pk].exists()
-        assert render.history.latest().history_change_reason == "清理旧PDF台账文件"
-    for render in (newest, recent_superseded, only_dept):
-        render.refresh_from_db()
-        assert render.file and paths[render.pk].exists()
-    assert LedgerRender.objects.count() == 6
-    assert cleanup_old_renders(keep_days=90, now=now) == 0
+# --- superseded ledgers: archived, never deleted (tests/ledger/test_render_archive.py) --------
 
 
 # --- the renders page and downloads (through the gate) -----------------------------------------
