@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["OverlapBand", "OverlapFingerprint", "OverlapTerm"]
+__all__ = ["OverlapBand", "OverlapConcept", "OverlapFingerprint", "OverlapTerm"]
 
 
 class OverlapFingerprint(models.Model):
-    """One pilot's terms (content bigrams of its name, goal, measures and scope, as sorted
-    32-bit ids) and what else is needed to find and remove its index rows again."""
+    """One pilot's terms (content words of its name, goal, measures and scope, as sorted
+    32-bit ids), the reform items its text mentions and those it is about (its core), and what
+    else is needed to find and remove its index rows again."""
 
     pilot = models.OneToOneField(
         "pilots.Pilot",
@@ -27,6 +28,10 @@ class OverlapFingerprint(models.Model):
     text_hash = models.CharField("文本摘要", max_length=32)
     terms = models.BinaryField("内容词项")  # unsigned 32-bit ids, little-endian, sorted
     term_count = models.PositiveIntegerField("内容词项数", default=0)
+    # Reform items (ids of pilots.overlap.text.concept_id) of name, goal and measures, and
+    # those of the core; both sorted, as `terms`.
+    concepts = models.BinaryField("涉及改革事项", default=b"")
+    core = models.BinaryField("核心改革事项", default=b"")
     # Whether the pilot's sampled terms are in OverlapTerm (comprehensive or state-deployed).
     is_reference = models.BooleanField("收入词项索引", default=False)
     indexed_at = models.DateTimeField("索引时间", auto_now=True)
@@ -73,3 +78,21 @@ class OverlapTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pilot_id}:{self.term}"
+
+
+class OverlapConcept(models.Model):
+    """An inverted index of the reform items every pilot mentions (key: concept_id) and of
+    those it is about (key: core_key), to find the same reform in other words."""
+
+    pk = models.CompositePrimaryKey("concept", "pilot")
+    concept = models.IntegerField("改革事项")
+    pilot = models.ForeignKey(
+        "pilots.Pilot", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        verbose_name = "重复交叉改革事项"
+        verbose_name_plural = "重复交叉改革事项"
+
+    def __str__(self) -> str:
+        return f"{self.pilot_id}:{self.concept}"

@@ -1,9 +1,10 @@
 """manage.py reindex_overlap [--batch-size N]: rebuild the R1.3 overlap index of every pilot.
 
-Run after installing, after a bulk import that bypassed the services, and whenever
+Run after installing, after a bulk import that bypassed the services, whenever
 pilots.overlap.VERSION changed (until then pilots indexed by another version are compared from
-their text, which is slower). The rebuild is one transaction: checks running meanwhile keep
-seeing the old index.
+their text, which is slower) and after editing pilots/data/reform_terms.txt (until then the
+index keeps the reform items of the old glossary). The rebuild is one transaction: checks
+running meanwhile keep seeing the old index.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"已重建重复交叉索引：试点 {counts['pilots']} 个，分带 {counts['bands']} 行，"
-                f"词项 {counts['terms']} 行，用时 {time.perf_counter() - started:.1f} 秒。"
+                f"词项 {counts['terms']} 行，改革事项 {counts['concepts']} 行，"
+                f"用时 {time.perf_counter() - started:.1f} 秒。"
             )
         )
