@@ -1,6 +1,8 @@
 """What the API reads and writes. Output serializers mirror the models with organisations by
 code; input serializers only check shape and types — the rules themselves stay in the domain
-functions the pages call, which answer in Chinese."""
+functions the pages call, which answer in Chinese. Pilots and applications are validated by
+the pages' own forms (api.form_input): their serializers here describe the body for the
+schema and are not used to validate it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,14 @@ from accounts.constants import OrgKind
 from accounts.models import Notification, Organisation
 from ledger.models import Filing, HalfYearSummary, QuarterlyReport
 from ledger.services import FILING_FIELDS
-from pilots.constants import SCREENING_CRITERIA, EvaluatorType, OverlapVerdict, PilotKind
+from pilots import policy
+from pilots.constants import (
+    SCREENING_CRITERIA,
+    EvaluatorType,
+    Origin,
+    OverlapVerdict,
+    PilotKind,
+)
 from pilots.constants import ReformField as Field
 from pilots.models import (
     AcceptanceReport,
@@ -101,6 +110,15 @@ class OverlapFlagSerializer(serializers.ModelSerializer):
     class Meta:
         model = OverlapFlag
         fields = ["id", "other", "score", "reasons", "verdict", "note", "decided_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not policy.may_see_other(request.user, instance):
+            # R1.3: a pilot the reader may not see is not named, not even by its reasons.
+            data.update(other=None, reasons=["其他单位存在相似的申报或试点，由省办核实并判定"])
+            data["note"] = ""
+        return data
 
 
 class PilotSerializer(serializers.ModelSerializer):
@@ -434,7 +452,9 @@ def _org_field(*kinds: str, many: bool = False, required: bool = True):
 
 
 class ApplicationSerializer(serializers.Serializer):
-    """N3: an application (申报表) drafted in a call; entry elements may be blank in a draft."""
+    """N3: an application (申报表) drafted in a call; entry elements may be blank in a draft.
+    Validated by the application page's form (pilots.forms.ApplicationForm): a county names
+    its own county, a prefecture its own area."""
 
     call = serializers.PrimaryKeyRelatedField(queryset=Call.objects.all())
     name = serializers.CharField(max_length=200)
@@ -537,3 +557,48 @@ class SummarySubmitSerializer(serializers.Serializer):
     progress = serializers.CharField(max_length=20000)
     problems = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     next_steps = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+
+
+class DirectEntrySerializer(serializers.Serializer):
+    """R2.2: a pilot deployed by the state, a ministry or the province, or run by a department
+    itself, entered at *approved* by its lead department (or the office) with its approval.
+    Validated by the direct-entry page's form (pilots.forms.PilotForm)."""
+
+    name = serializers.CharField(max_length=200)
+    field = serializers.ChoiceField(choices=Field.choices)
+    kind = serializers.ChoiceField(choices=PilotKind.choices)
+    # Every origin but "call" (申报批次) is accepted; the form says so in Chinese.
+    origin = serializers.ChoiceField(choices=Origin.choices)
+    regions = _org_field(OrgKind.PREFECTURE, OrgKind.COUNTY, many=True)
+    implementing_body = serializers.CharField(max_length=200)
+    lead_department = _org_field(OrgKind.DEPARTMENT, OrgKind.DIVISION)
+    participating_units = _org_field(
+        OrgKind.DEPARTMENT, OrgKind.DIVISION, OrgKind.PREFECTURE, many=True, required=False
+    )
+    goal = serializers.CharField()
+    scope = serializers.CharField()
+    start_date = DateField()
+    end_date = DateField()
+    responsible_body = serializers.CharField(max_length=200)
+    measures = serializers.CharField()
+    expected_outcomes = serializers.CharField()
+    work_foundation = serializers.CharField(required=False, allow_blank=True)
+    contact_person = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    approval_authority = serializers.CharField(max_length=100)
+    approval_doc_number = serializers.CharField(max_length=50)
+    approval_date = DateField()
+    milestones = MilestoneInputSerializer(many=True, required=False)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class PilotUpdateSerializer(DirectEntrySerializer):
+    """The content of an application (draft or returned) or of a directly entered pilot not
+    yet filed; with PATCH only the fields sent change. An application has no origin or
+    approval; those fields are ignored for it."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields

@@ -7,25 +7,28 @@ from __future__ import annotations
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import translation
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import access
 from accounts.models import Notification, Organisation
 from accounts.notification_views import notices_for
 from accounts.notify import mark_read
 from api import serializers as s
+from api.form_input import validate_pilot_input
 from ledger import services as ledger
 from ledger.models import Filing, HalfYearSummary, QuarterlyReport
-from pilots import term, workflow
-from pilots.constants import PilotKind, ReformField, Status
+from pilots import policy, services, term, workflow
+from pilots.constants import Origin, PilotKind, ReformField, Status
+from pilots.forms import ApplicationForm, PilotForm
 from pilots.models import (
     AcceptanceReport,
     Call,
@@ -72,13 +75,26 @@ class ReadOnly(ChineseMixin, viewsets.ReadOnlyModelViewSet):
 
 
 def _visible(user):
-    return access.visible_pilots(user).values("pk")
+    return policy.visible_pilots(user).values("pk")
 
 
 def _validated(serializer_class, request, **kwargs) -> dict:
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _call(value) -> Call:
+    """The call named by its id in a request body (400, not 404: it is a field's value)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError({"call": ["申报批次应为批次编号（整数）。"]})
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise ValidationError({"call": ["申报批次应为批次编号（整数）。"]})
+    call = Call.objects.filter(pk=int(text), is_cancelled=False).first()
+    if call is None:
+        raise ValidationError({"call": ["申报批次不存在或已撤销。"]})
+    return call
 
 
 def _milestones(rows) -> list[MilestoneData]:
@@ -169,9 +185,25 @@ def _pilot_action(serializer=None, summary: str = "", status_code: int = 200, re
     list=extend_schema(summary="试点（含申报）"),
     retrieve=extend_schema(summary="试点详情"),
     create=extend_schema(
-        summary="填报申报表（草稿，N3）",
-        request=s.ApplicationSerializer,
+        summary="填报申报表（草稿，N3；带 call）或直接录入已批复试点（R2.2；不带 call）",
+        request=PolymorphicProxySerializer(
+            component_name="PilotCreate",
+            serializers=[s.ApplicationSerializer, s.DirectEntrySerializer],
+            resource_type_field_name=None,
+        ),
         responses={201: s.PilotDetailSerializer},
+        tags=[PILOT_ACTIONS],
+    ),
+    update=extend_schema(
+        summary="修改申报表或直接录入的试点（备案前）",
+        request=s.PilotUpdateSerializer,
+        responses={200: s.PilotDetailSerializer},
+        tags=[PILOT_ACTIONS],
+    ),
+    partial_update=extend_schema(
+        summary="修改申报表或直接录入的试点（备案前，只改所提交的项）",
+        request=s.PilotUpdateSerializer,
+        responses={200: s.PilotDetailSerializer},
         tags=[PILOT_ACTIONS],
     ),
 )
@@ -201,27 +233,79 @@ class PilotViewSet(ChineseMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModel
         return s.PilotSerializer if self.action == "list" else s.PilotDetailSerializer
 
     def _pilot(self) -> Pilot:
-        return access.get_pilot_for(self.request.user, self.kwargs["code"])
+        return policy.get_pilot_for(self.request.user, self.kwargs["code"])
 
     def _done(self, pilot: Pilot, status_code: int = 200) -> Response:
         fresh = self.get_queryset().get(pk=pilot.pk)
         return Response(s.PilotDetailSerializer(fresh).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        data = _validated(s.ApplicationSerializer, request)
-        call = data.pop("call")
-        regions = data.pop("regions")
-        units = data.pop("participating_units", [])
-        milestones = _milestones(data.pop("milestones", []))
+        """With a `call`: an application drafted in it (N3), as the application page drafts
+        it. Without: a pilot entered directly at *approved* by its lead department or the
+        office (R2.2), as the direct-entry page enters it. Both are validated by the page's
+        form (api.form_input) and written by the page's domain function."""
+        payload = request.data
+        if hasattr(payload, "get") and payload.get("call") not in (None, ""):
+            return self._create_application(request, payload.get("call"))
+        if not policy.can_enter_pilot(request.user):
+            if policy.can_apply(request.user):
+                raise ValidationError({"call": ["请选择申报批次：申报须在申报批次中填报（N3）。"]})
+            raise PermissionDenied("只有省级牵头联系部门或省办可以直接录入试点。")
+        form, milestones = validate_pilot_input(PilotForm, request, user=request.user)
+        pilot = services.enter_pilot(
+            actor=request.user,
+            data=form.domain_data(),
+            regions=form.cleaned_data["regions"],
+            participating_units=form.cleaned_data["participating_units"],
+            milestones=milestones or [],
+            reason=form.cleaned_data.get("reason", ""),
+        )
+        return self._done(pilot, status.HTTP_201_CREATED)
+
+    def _create_application(self, request, call_id) -> Response:
+        if not policy.can_apply(request.user):
+            raise PermissionDenied("只有设区市局或县（市、区）局可以填报申报表。")
+        call = _call(call_id)
+        if not call.is_open():
+            raise DjangoValidationError("该申报批次已截止或已撤销，不能再填报。")
+        form, milestones = validate_pilot_input(
+            ApplicationForm, request, user=request.user, call=call
+        )
         pilot = workflow.create_application(
             actor=request.user,
             call=call,
-            data=data,
-            regions=regions,
-            participating_units=units,
-            milestones=milestones,
+            data=form.domain_data(),
+            regions=form.cleaned_data["regions"],
+            participating_units=form.cleaned_data["participating_units"],
+            milestones=milestones or [],
         )
         return self._done(pilot, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, partial: bool = False, **kwargs):
+        """Edit a pilot's content while its owner may (a draft or returned application, a
+        directly entered pilot before filing), through the edit page's form and
+        `pilots.services.update_pilot`. PATCH leaves out what it does not send."""
+        pilot = policy.get_pilot_for(request.user, self.kwargs["code"], "change")
+        if pilot.origin == Origin.CALL:
+            form_class, extra = ApplicationForm, {"call": pilot.call}
+        else:
+            form_class, extra = PilotForm, {}
+        form, milestones = validate_pilot_input(
+            form_class, request, instance=pilot, partial=partial, user=request.user, **extra
+        )
+        pilot = services.update_pilot(
+            actor=request.user,
+            pilot=pilot,
+            data=form.domain_data(),
+            regions=form.cleaned_data["regions"],
+            participating_units=form.cleaned_data["participating_units"],
+            milestones=milestones,
+            reason=form.cleaned_data.get("reason", ""),
+        )
+        return self._done(pilot)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
 
     @_pilot_action(summary="提交申报（N3）")
     @action(detail=True, methods=["post"])
@@ -671,7 +755,7 @@ class MeView(ChineseMixin, APIView):
                 {
                     "username": user.username,
                     "display_name": user.display_name,
-                    "role": access.role_of(user) or "",
+                    "role": policy.role_of(user) or "",
                     "organisation": user.organisation,
                 }
             ).data

@@ -11,17 +11,22 @@ Both run in two steps, as NetBox's bulk import does:
    格式不正确"). A file that is no workbook is refused with a message and is not kept.
 2. `apply_import` writes a previewed batch without errors: in one transaction it reads the
    stored file again, validates it again against the data as it is now (rows locked), and
-   either writes every row — with history by the acting user and the reason "Excel导入" — or,
-   if any row fails now, nothing at all.
+   either writes every row — with history by the acting user and the batch as the reason,
+   "Excel导入（批次#12）" — or, if any row fails now, nothing at all.
 
 The pilots' layout is the ledger export's (ledger.exports): export, edit, import again. A row
-whose 试点编号 exists updates that pilot; a row with a new or empty 试点编号 creates a pilot in
+whose 试点编号 exists updates that pilot through `pilots.services.correct_ledger_pilot`, the
+domain function of the office's corrections, which the preview also asks: an end date later
+than the approved one is an extension (R2.4) and is refused, and so are a changed lead
+department or ledger date; a row with a new or empty 试点编号 creates a pilot in
 the ledger state its 状态 names (an empty number gets the next code of its approval year).
 What the ledger's columns do not carry (goal, scope, measures …) stays empty on a new pilot,
 to be completed on its page; the preview says so. The office keeps the ledger, so only the
 office imports (R2.2: a pilot enters the ledger when the office confirms its filing). An
 import changes no pilot's state — that is done by filing, closure and extension — and adds no
-quarterly report to an existing pilot; a new pilot may bring its latest report along.
+quarterly report to an existing pilot; a new pilot may bring its latest report along, late
+(R2.3) by the days between its due date and the optional column 进展报送日期 (or the day of the
+import). A unit no longer in use (停用) is refused wherever a row names it anew.
 
 A reform plan's layout is one row per main task: 领域, 序号, 改革事项, 事项内容, 主要任务,
 牵头单位, 参加单位 (units separated by 、), and optionally a sheet 方案信息 with the plan's
@@ -51,20 +56,27 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from accounts import access
 from accounts.constants import OrgKind
 from accounts.models import Organisation
 from ledger.constants import ImportKind, ImportStatus
 from ledger.models import ImportBatch, PlanItem, PlanTask, QuarterlyReport, ReformPlan
 from ledger.selectors import LEDGER_HEADERS, annotate_ledger
 from ledger.xlsx import FORMULA_TRIGGERS
-from pilots import rules
+from pilots import policy, rules
 from pilots.constants import LEDGER_STATES, Origin, PilotKind, ReformField, Status, Tier
 from pilots.models import CodeSequence, Milestone, Pilot
 from pilots.uploads import check_office_zip, sniff_kind
 from pilots.validators import validate_doc_number
 
 IMPORT_REASON = "Excel导入"
+
+
+def batch_reason(batch_pk: int) -> str:
+    """The reason every change of an applied batch carries in history: "Excel导入（批次#12）",
+    so that each changed field can be traced to the batch (and its file) that made it."""
+    return f"{IMPORT_REASON}（批次#{batch_pk}）"
+
+
 # At most this many data rows in one import; and at most this many errors are listed.
 MAX_ROWS = 50_000
 MAX_COLUMNS = 100
@@ -94,13 +106,18 @@ C_APPROVED = "批复日期"
 C_SINCE = "列入台账日期"
 C_QUARTER = "最新进展季度"
 C_PROGRESS = "最新进展"
-PILOT_HEADERS: list[str] = list(LEDGER_HEADERS)
-if set(PILOT_HEADERS) != {
+# Optional, not in the export: when the latest report was submitted (R2.3 lateness). Without
+# it a new pilot's report counts as submitted on the day of the import.
+C_REPORTED = "进展报送日期"
+PILOT_HEADERS: list[str] = [*LEDGER_HEADERS, C_REPORTED]
+if set(LEDGER_HEADERS) != {
     C_CODE, C_NAME, C_FIELD, C_KIND, C_ORIGIN, C_TIER, C_REGIONS, C_BODY, C_LEAD, C_START,
     C_END, C_STATUS, C_DOC, C_APPROVED, C_SINCE, C_QUARTER, C_PROGRESS,
 }:  # fmt: skip
     raise ImportError("ledger.imports does not know every column of LEDGER_HEADERS")
-PILOT_REQUIRED_HEADERS = [h for h in PILOT_HEADERS if h not in (C_TIER, C_QUARTER, C_PROGRESS)]
+PILOT_REQUIRED_HEADERS = [
+    h for h in PILOT_HEADERS if h not in (C_TIER, C_QUARTER, C_PROGRESS, C_REPORTED)
+]
 
 PLAN_SHEET = "改革任务"
 PLAN_INFO_SHEET = "方案信息"
@@ -134,6 +151,15 @@ _DATE_TEXT = re.compile(
 
 class FileRejected(Exception):
     """The upload is not a workbook the import reads; the message says why, in Chinese."""
+
+
+class RowsRefused(Exception):
+    """Rows a domain function refused while the batch was being written; `errors` as stored
+    on ImportBatch.errors."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(errors)
+        self.errors = errors
 
 
 def row_error(row: int | None, column: str, message: str) -> dict:
@@ -366,12 +392,28 @@ class Directory:
 
     @classmethod
     def load(cls) -> Directory:
-        return cls(Organisation.objects.only("pk", "name", "short_name", "kind", "parent_id"))
+        return cls(
+            Organisation.objects.only("pk", "name", "short_name", "kind", "parent_id", "is_active")
+        )
 
-    def find(self, text: str, kinds: Iterable[str] | None = None, region: str = "") -> Organisation:
+    def find(
+        self,
+        text: str,
+        kinds: Iterable[str] | None = None,
+        region: str = "",
+        keep: Iterable[int] = (),
+    ) -> Organisation:
         """The unit named `text` (full name first, then short name), among `kinds` if given;
         a short name shared by several units is settled by `region` (the unit whose parent
-        is named so). Raises CellError in Chinese."""
+        is named so). A unit no longer in use (停用) is refused, unless it is one of `keep`
+        (what an existing record already names and the row leaves as it is). Raises
+        CellError in Chinese."""
+        found = self._find(text, kinds, region)
+        if not found.is_active and found.pk not in set(keep):
+            raise CellError(f"「{found.name}」已停用，不能填写停用的单位。")
+        return found
+
+    def _find(self, text: str, kinds: Iterable[str] | None, region: str) -> Organisation:
         key = _key(text)
         kinds = set(kinds) if kinds else None
         org = self.by_name.get(key)
@@ -392,6 +434,9 @@ class Directory:
             candidates = [o for o in candidates if o.parent_id in parents] or candidates
         if not candidates:
             raise UnknownUnit(f"单位名录中没有「{text}」。")
+        if len(candidates) > 1:
+            # A short name shared with a unit no longer in use names the one in use.
+            candidates = [o for o in candidates if o.is_active] or candidates
         if len(candidates) > 1:
             raise CellError(f"简称「{text}」对应多个单位，请填写全称。")
         return candidates[0]
@@ -414,7 +459,7 @@ def _choice(value: str, choices: type, allowed: Iterable[str] | None = None) -> 
 def can_import(user) -> bool:
     """The office keeps the ledger (R2.2: a pilot enters it when the office confirms its
     filing) and the registry's reference data, so only the office imports."""
-    return access.is_office(user)
+    return policy.is_office(user)
 
 
 def _require_importer(actor) -> None:
@@ -496,18 +541,28 @@ def apply_import(*, actor, batch: ImportBatch) -> ImportBatch:
                 locked.preview = result.preview
                 _save_batch(locked, actor, "Excel导入：重新校验未通过")
                 return locked
+            reason = batch_reason(locked.pk)
             if locked.kind == ImportKind.PILOTS:
-                _write_pilots(actor, result.items)
+                try:
+                    # All rows or none: a row the domain functions refuse now undoes the
+                    # rows written before it.
+                    with transaction.atomic():
+                        _write_pilots(actor, result.items, reason=reason)
+                except RowsRefused as refused:
+                    locked.status = ImportStatus.FAILED
+                    locked.errors = _capped(refused.errors)
+                    _save_batch(locked, actor, "Excel导入：重新校验未通过")
+                    return locked
                 # New rows got their codes while being written: the preview records them.
                 codes = {item.row: item.code for item in result.items}
                 for line in result.preview:
                     line["code"] = codes.get(line["row"], line["code"])
             else:
-                _write_plan(actor, result.plan, result.items)
+                _write_plan(actor, result.plan, result.items, reason=reason)
             locked.status = ImportStatus.APPLIED
             locked.applied_at = timezone.now()
             locked.preview = result.preview
-            _save_batch(locked, actor, IMPORT_REASON)
+            _save_batch(locked, actor, reason)
             return locked
     except FileRejected as exc:
         return _record_failure(actor, batch, str(exc))
@@ -528,6 +583,18 @@ def _record_failure(actor, batch: ImportBatch, message: str) -> ImportBatch:
 # --- pilots ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ImportedReport:
+    """A new pilot's latest quarterly report, with its lateness (R2.3) as the report page
+    counts it: days after `rules.quarterly_report_due` on which it was submitted."""
+
+    year: int
+    quarter: int
+    progress: str
+    due_date: dt.date
+    days_late: int
+
+
 @dataclass
 class PilotRow:
     """One valid row: the pilot's values, and the pilot it updates (None: a new pilot)."""
@@ -539,7 +606,7 @@ class PilotRow:
     existing: Pilot | None = None
     changed: list[str] = field(default_factory=list)
     regions_changed: bool = False
-    report: tuple[int, int, str] | None = None
+    report: ImportedReport | None = None
 
 
 _FIELD_LABELS = {value: label for value, label in ReformField.choices}
@@ -711,6 +778,17 @@ class _PilotRowChecker:
         self._doc_number(values["approval_doc_number"])
         self._dates(values)
         report = self._report()
+        changed: list[str] = []
+        regions_changed = False
+        if existing is not None and existing.status in LEDGER_STATES:
+            changed = [
+                name
+                for name, new in values.items()
+                if new is not None and getattr(existing, name) != new
+            ]
+            regions_changed = {r.pk for r in regions} != existing.import_region_ids
+            if changed or regions_changed:
+                self._check_correction(values, changed, regions if regions_changed else None)
         if self.errors:
             return None
         parsed = PilotRow(
@@ -722,11 +800,28 @@ class _PilotRowChecker:
                 "试点目标、范围、责任主体、推进措施、预期成果等未在台账中，导入后请在试点页面补充。"
             )
         else:
-            parsed.changed = [
-                name for name, new in values.items() if getattr(existing, name) != new
-            ]
-            parsed.regions_changed = {r.pk for r in regions} != existing.import_region_ids
+            parsed.changed, parsed.regions_changed = changed, regions_changed
         return parsed
+
+    def _check_correction(
+        self, values: dict, changed: list[str], regions: list[Organisation] | None
+    ) -> None:
+        """An existing pilot's changes are checked by the domain function that writes them
+        (an end date later than the approved one is an extension, R2.4; the lead department
+        and the ledger date are not corrected), so the preview refuses what apply would."""
+        from pilots.services import ledger_correction_errors
+
+        errors = ledger_correction_errors(
+            pilot=self.existing,
+            data={name: values[name] for name in changed},
+            regions=regions,
+            today=self.today,
+            region_ids=self.existing.import_region_ids,
+            milestone_dates=self.existing.import_milestones,
+        )
+        for name, messages in errors.items():
+            for message in messages:
+                self.fail(_FIELD_COLUMNS.get(name, ""), message)
 
     def _status(self) -> str | None:
         text = self.text(C_STATUS)
@@ -753,7 +848,8 @@ class _PilotRowChecker:
         if not text:
             return None
         try:
-            return self.directory.find(text, _LEAD_KINDS)
+            keep = [self.existing.lead_department_id] if self.existing else []
+            return self.directory.find(text, _LEAD_KINDS, keep=keep)
         except CellError as exc:
             self.fail(C_LEAD, str(exc))
             return None
@@ -762,7 +858,8 @@ class _PilotRowChecker:
         regions = []
         for name in split_units(self.text(C_REGIONS, required=False)):
             try:
-                regions.append(self.directory.find(name, _REGION_KINDS))
+                keep = self.existing.import_region_ids if self.existing else ()
+                regions.append(self.directory.find(name, _REGION_KINDS, keep=keep))
             except CellError as exc:
                 self.fail(C_REGIONS, str(exc))
         return regions
@@ -782,10 +879,12 @@ class _PilotRowChecker:
                 self.fail(C_DOC, exc.messages[0])
 
     def _dates(self, values: dict) -> None:
+        if self.existing is not None:
+            return  # an existing pilot's changes are checked by its domain function
         start, end, kind = values["start_date"], values["end_date"], values["kind"]
         approved, since = values["approval_date"], values["ledger_since"]
         if start and end and kind:
-            milestones = self.existing.import_milestones if self.existing else []
+            milestones: list[dt.date] = []
             try:
                 rules.validate_term(kind=kind, start=start, end=end, milestone_dates=milestones)
             except ValidationError as exc:
@@ -806,9 +905,10 @@ class _PilotRowChecker:
             elif approved and since < approved:
                 self.fail(C_SINCE, "列入台账日期不能早于批复日期（先批复、后备案列入台账）。")
 
-    def _report(self) -> tuple[int, int, str] | None:
+    def _report(self) -> ImportedReport | None:
         quarter_text = self.text(C_QUARTER, required=False)
         progress = cell_text(self._value(self.cells, C_PROGRESS))
+        submitted = self.date(C_REPORTED, required=False)
         quarter = None
         if quarter_text:
             m = _QUARTER.match(_key(quarter_text))
@@ -834,7 +934,39 @@ class _PilotRowChecker:
             self.fail(C_PROGRESS, "填写了最新进展季度，请同时填写最新进展。")
         elif progress and not quarter:
             self.fail(C_QUARTER, "填写了最新进展，请同时填写其所属季度。")
-        return (quarter[0], quarter[1], progress) if quarter and progress else None
+        if submitted and not (quarter and progress):
+            self.fail(C_REPORTED, "填写了进展报送日期，请同时填写最新进展季度和最新进展。")
+        if not (quarter and progress):
+            return None
+        return self._lateness(quarter[0], quarter[1], progress, submitted)
+
+    def _lateness(
+        self, year: int, quarter: int, progress: str, submitted: dt.date | None
+    ) -> ImportedReport | None:
+        """R2.3: the report's days late, counted as the report page counts them (the days
+        after `rules.quarterly_report_due` on which it came in), from its submitted date —
+        or, when the row has none, from today, the day it reaches the registry."""
+        due = rules.quarterly_report_due(year, quarter)
+        if submitted is not None:
+            if submitted > self.today:
+                self.fail(C_REPORTED, "进展报送日期不能晚于今天。")
+                return None
+            if submitted <= rules.quarter_end(year, quarter):
+                self.fail(
+                    C_REPORTED,
+                    f"进展报送日期须在该季度结束之后（{year}年第{quarter}季度止于"
+                    f"{rules.format_cn_date(rules.quarter_end(year, quarter))}）。",
+                )
+                return None
+        days_late = max(0, ((submitted or self.today) - due).days)
+        if days_late:
+            self.notes.append(
+                f"最新进展逾期{days_late}天报送（应于{rules.format_cn_date(due)}前报送，"
+                "第二条第（三）项）"
+                + ("" if submitted else "；未填写进展报送日期，按导入当日计")
+                + "。"
+            )
+        return ImportedReport(year, quarter, progress, due, days_late)
 
     def preview(self, parsed: PilotRow | None) -> dict:
         name = cell_text(self._value(self.cells, C_NAME))
@@ -900,16 +1032,18 @@ def _assign_codes(rows: list[PilotRow]) -> None:
             seq.save(update_fields=["last"])
 
 
-def _write_pilots(actor, rows: list[PilotRow]) -> None:
+def _write_pilots(actor, rows: list[PilotRow], *, reason: str) -> None:
     """Create and update the pilots of valid rows (inside apply_import's transaction).
 
-    New pilots are written in bulk, each with its creation record (by the actor, reason
-    "Excel导入") and the snapshot of its regions on that record, as simple-history keeps it
-    for a save through the ORM; updates go through the ORM one by one."""
-    from pilots.services import _save_with_history
+    New pilots are written in bulk, each with its creation record (by the actor, with the
+    batch's reason) and the snapshot of its regions on that record, as simple-history keeps
+    it for a save through the ORM. An existing pilot is changed only through the domain
+    function the office's corrections go through (`pilots.services.correct_ledger_pilot`),
+    which checks the change again and writes it to history with the batch's reason; rows it
+    refuses are raised together as RowsRefused."""
+    from pilots.services import correct_ledger_pilot
 
     new = [row for row in rows if row.existing is None]
-    touched: list[int] = []
     if new:
         _assign_codes(new)
         pilots = bulk_create_with_history(
@@ -920,48 +1054,67 @@ def _write_pilots(actor, rows: list[PilotRow]) -> None:
             Pilot,
             batch_size=LOOKUP_CHUNK,
             default_user=actor,
-            default_change_reason=IMPORT_REASON,
+            default_change_reason=reason,
         )
         _write_regions(pilots, [row.regions for row in new])
-        reports = []
-        for row, pilot in zip(new, pilots, strict=True):
-            if row.report:
-                year, quarter, progress = row.report
-                reports.append(
-                    QuarterlyReport(
-                        pilot=pilot,
-                        year=year,
-                        quarter=quarter,
-                        progress=progress,
-                        due_date=rules.quarterly_report_due(year, quarter),
-                        organisation=pilot.lead_department,
-                        submitted_by=actor,
-                    )
-                )
+        reports = [
+            QuarterlyReport(
+                pilot=pilot,
+                year=row.report.year,
+                quarter=row.report.quarter,
+                progress=row.report.progress,
+                due_date=row.report.due_date,
+                days_late=row.report.days_late,
+                organisation=pilot.lead_department,
+                submitted_by=actor,
+            )
+            for row, pilot in zip(new, pilots, strict=True)
+            if row.report
+        ]
         if reports:
             bulk_create_with_history(
                 reports,
                 QuarterlyReport,
                 batch_size=LOOKUP_CHUNK,
                 default_user=actor,
-                default_change_reason=IMPORT_REASON,
+                default_change_reason=reason,
             )
-        touched.extend(p.pk for p in pilots)
+        pilot_ids = [p.pk for p in pilots]
+        transaction.on_commit(lambda: _reindex(pilot_ids))
+        from pilots import overlap  # R1.3 on import: flag once the reindex above has run
+
+        overlap.check_ids_on_commit(pilot_ids)
+    refused: list[dict] = []
     for row in rows:
-        pilot = row.existing
-        if pilot is None or not (row.changed or row.regions_changed):
+        if row.existing is None or not (row.changed or row.regions_changed):
             continue
-        for name in row.changed:
-            setattr(pilot, name, row.values[name])
-        if row.changed:
-            _save_with_history(pilot, actor=actor, reason=IMPORT_REASON, update_fields=row.changed)
-        if row.regions_changed:
-            pilot._history_user = actor
-            pilot._change_reason = IMPORT_REASON
-            pilot.regions.set(row.regions)
-        touched.append(pilot.pk)
-    if touched:
-        transaction.on_commit(lambda: _reindex(touched))
+        try:
+            correct_ledger_pilot(
+                actor=actor,
+                pilot=row.existing,
+                data={name: row.values[name] for name in row.changed},
+                regions=row.regions if row.regions_changed else None,
+                reason=reason,
+            )
+        except ValidationError as exc:
+            refused.extend(_domain_errors(row.row, exc))
+    if refused:
+        raise RowsRefused(refused)
+
+
+# The columns of a domain function's fields, for its errors.
+_FIELD_COLUMNS = {**_PILOT_FIELDS, "regions": C_REGIONS}
+
+
+def _domain_errors(row: int, exc: ValidationError) -> list[dict]:
+    """A domain function's ValidationError as the row's errors, each under its column."""
+    if not hasattr(exc, "error_dict"):
+        return [row_error(row, "", message) for message in exc.messages]
+    return [
+        row_error(row, _FIELD_COLUMNS.get(name, ""), message)
+        for name, messages in exc.message_dict.items()
+        for message in messages
+    ]
 
 
 def _write_regions(pilots: list[Pilot], regions: list[list[Organisation]]) -> None:
@@ -1260,12 +1413,14 @@ def _plan_units(
     return orgs, others
 
 
-def _write_plan(actor, info: dict[str, Any], items: list[PlanItemRow]) -> ReformPlan:
+def _write_plan(
+    actor, info: dict[str, Any], items: list[PlanItemRow], *, reason: str = IMPORT_REASON
+) -> ReformPlan:
     """The plan, its items and their tasks (inside apply_import's transaction)."""
 
     def save(obj) -> None:
         obj._history_user = actor
-        obj._change_reason = IMPORT_REASON
+        obj._change_reason = reason
         obj.save()
 
     plan = ReformPlan(

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from accounts.access import is_office
 from accounts.constants import OrgKind
 from accounts.models import Organisation
 from pilots import rules
@@ -21,6 +20,7 @@ from pilots.constants import (
     Tier,
 )
 from pilots.models import Pilot
+from pilots.policy import is_office
 from pilots.services import MilestoneData
 from pilots.uploads import validate_attachment
 from pilots.validators import validate_doc_number
@@ -129,6 +129,15 @@ class PilotForm(forms.ModelForm):
         for name in ("field", "kind"):
             self.fields[name].choices = [("", "请选择"), *self.fields[name].choices[1:]]
         self.fields["lead_department"].empty_label = "请选择"
+        # Units no longer in use are not named anew; those a saved pilot names stay valid.
+        for name in ("regions", "participating_units"):
+            keep = (
+                Q(pk__in=getattr(self.instance, name).values("pk"))
+                if self.instance.pk
+                else Q(pk__in=[])
+            )
+            units = self.fields[name]
+            units.queryset = units.queryset.filter(Q(is_active=True) | keep)
         for name in ("approval_authority", "approval_doc_number", "approval_date"):
             if name in self.fields:
                 self.fields[name].required = True
@@ -150,6 +159,11 @@ class PilotForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("start_date", "end_date", "approval_date"):
+            day = cleaned.get(name)
+            # The rules add years and months to these dates: keep them to dates a person means.
+            if day is not None and not 2000 <= day.year <= 2100:
+                self.add_error(name, "日期须在2000年至2100年之间。")
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
         kind = cleaned.get("kind")
         if start and end and kind:

@@ -32,8 +32,8 @@ from accounts.orgdata import ensure_plan_units, plan_unit_rows
 from ledger.constants import ImportKind, ImportStatus
 from ledger.exports import export_ledger
 from ledger.imports import (
-    IMPORT_REASON,
     apply_import,
+    batch_reason,
     preview_pilot_import,
     preview_plan_import,
 )
@@ -186,7 +186,7 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_the_same_led
         assert (record.history_type, record.history_user, record.history_change_reason) == (
             "+",
             office,
-            IMPORT_REASON,
+            batch_reason(batch.pk),
         )
     assert Pilot.objects.get(name__startswith="=宁波").implementing_body == "@宁波市人民政府"
     # the codes taken are reserved: the next pilot of the year gets a new one
@@ -212,7 +212,7 @@ def test_an_edited_export_updates_the_pilot_with_history(ledger_pilots, office, 
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == pilot.code)
     row[1].value = "西湖区排污许可“一证式”管理改革试点（调整）"
     row[6].value = "西湖区、杭州"
-    row[10].value = D(2027, 6, 30)
+    row[10].value = D(2026, 10, 31)  # a shorter term is a correction; a longer one is not
     buffer = io.BytesIO()
     wb.save(buffer)
 
@@ -224,14 +224,14 @@ def test_an_edited_export_updates_the_pilot_with_history(ledger_pilots, office, 
     assert preview["changes"] == ["试点名称", "结束日期", "试点地区"]
     assert {r["action"] for r in batch.preview if r["code"] != pilot.code} == {"unchanged"}
 
-    apply_import(actor=office, batch=batch)
+    batch = apply_import(actor=office, batch=batch)
 
     pilot.refresh_from_db()
     assert pilot.name.endswith("（调整）")
-    assert pilot.end_date == D(2027, 6, 30)
+    assert pilot.end_date == D(2026, 10, 31)
     assert set(pilot.regions.all()) == {orgs["county"], orgs["hangzhou"]}
     latest = pilot.history.order_by("-history_id").first()
-    assert (latest.history_user, latest.history_change_reason) == (office, IMPORT_REASON)
+    assert (latest.history_user, latest.history_change_reason) == (office, batch_reason(batch.pk))
 
 
 def test_rows_without_a_code_get_the_next_codes_of_their_approval_year(office, make_pilot):
@@ -251,12 +251,14 @@ def test_rows_without_a_code_get_the_next_codes_of_their_approval_year(office, m
 def test_a_new_pilot_brings_its_latest_report_along(office):
     data = _sheet(_row(最新进展季度="2026年第1季度", 最新进展="完成首批许可证核发。"))
 
-    apply_import(actor=office, batch=preview_pilot_import(actor=office, upload=_upload(data)))
+    batch = apply_import(
+        actor=office, batch=preview_pilot_import(actor=office, upload=_upload(data))
+    )
 
     report = QuarterlyReport.objects.get()
     assert (report.year, report.quarter, report.progress) == (2026, 1, "完成首批许可证核发。")
     assert report.organisation.name == "浙江省生态环境厅"
-    assert report.history.get().history_change_reason == IMPORT_REASON
+    assert report.history.get().history_change_reason == batch_reason(batch.pk)
 
 
 def test_a_comprehensive_pilot_without_milestones_is_imported_with_a_note_R1_2(office):
@@ -600,7 +602,7 @@ def test_the_sample_plan_imports_with_8_areas_36_items_and_every_lead_unit(offic
     assert task.participating_units.count() == 0
     assert items.get(number=9).tasks.count() == 3
     record = plan.history.get()
-    assert (record.history_user, record.history_change_reason) == (office, IMPORT_REASON)
+    assert (record.history_user, record.history_change_reason) == (office, batch_reason(batch.pk))
 
 
 def test_without_its_units_the_plan_imports_nothing_and_names_the_unknown_units(office):
