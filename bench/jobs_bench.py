@@ -273,7 +273,8 @@ def naive_dues(today: dt.date) -> list:
                     _label(p.code, p.name, "到期销号或申请延期"),
                 )  # fmt: skip
             )
-        if p.status in (Status.CLOSURE_REPORTED, Status.CLOSED) and p.end_date < today:
+        # R3.2: every pilot whose term has ended owes the acceptance report, however it ended.
+        if p.status in {*LEDGER_STATES, Status.CLOSED, Status.PURGED} and p.end_date < today:
             due = rules.acceptance_report_due(p.end_date)
             has = AcceptanceReport.objects.filter(pilot=p, is_current=True).exists()
             if due < today and not has:

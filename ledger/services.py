@@ -15,15 +15,15 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from accounts import access
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
 from accounts.notify import notify
 from ledger.constants import FilingStatus, SummaryStatus
 from ledger.models import Filing, HalfYearSummary, QuarterlyReport
 from ledger.selectors import owed_quarters
-from pilots import rules
-from pilots.constants import LEDGER_STATES, Status
+from pilots import policy, rules
+from pilots.constants import LEDGER_STATES, DeadlineKind, Status
+from pilots.deadlines import resolve_met
 from pilots.models import Pilot
 from pilots.services import _save_with_history
 from pilots.validators import validate_doc_number, validate_phone
@@ -74,7 +74,7 @@ def _lock_pilot(pilot: Pilot) -> Pilot:
 
 def may_file(user, pilot: Pilot) -> bool:
     """R2.2: the pilot's provincial lead department (or its parent department) files it."""
-    return access.is_lead_department_of(user, pilot)
+    return policy.is_lead_department_of(user, pilot)
 
 
 def _notify_filer(filing: Filing, *, subject: str, body: str) -> None:
@@ -126,7 +126,8 @@ def _validate_filing(pilot: Pilot, data: dict) -> None:
 @transaction.atomic
 def submit_filing(*, actor, pilot: Pilot, data: dict, plan, today: dt.date | None = None) -> Filing:
     """R2.2: the lead department files an approved pilot with the filing form and the pilot
-    plan. Due 7 days after approval; a late filing is accepted and marked with its days late."""
+    plan. Due PILOT_FILING_DAYS after approval; a late filing is accepted and marked with its
+    days late. Its overdue events are resolved at once."""
     pilot = _lock_pilot(pilot)
     if not may_file(actor, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送备案。")
@@ -163,6 +164,12 @@ def submit_filing(*, actor, pilot: Pilot, data: dict, plan, today: dt.date | Non
     pilot.status = Status.FILING_SUBMITTED
     late = f"（逾期{filing.days_late}天）" if filing.days_late else ""
     _save_with_history(pilot, actor=actor, reason=f"报送备案{late}", update_fields=["status"])
+    from pilots import overlap  # R1.3: filing enters the ledger; check the pilot once more
+
+    overlap.check_on_commit(pilot)
+    resolve_met(
+        kind=DeadlineKind.FILING, pilot_id=pilot.pk, actor=actor, reason="已报送备案", today=today
+    )
     notify(
         organisation=_office(),
         subject=f"待确认备案：{pilot.name}{late}",
@@ -184,7 +191,7 @@ def _lock_filing(filing: Filing) -> Filing:
 def confirm_filing(*, actor, filing: Filing, today: dt.date | None = None) -> Filing:
     """R2.3: the office confirms a filing; only then is the pilot in the ledger. The filed
     approval, term and content become the pilot's record."""
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以确认备案。")
     filing = _lock_filing(filing)
     if filing.status != FilingStatus.SUBMITTED:
@@ -214,7 +221,7 @@ def confirm_filing(*, actor, filing: Filing, today: dt.date | None = None) -> Fi
     _notify_filer(
         filing,
         subject=f"备案已确认：{pilot.name}",
-        body="试点已列入台账，请每季度结束后10日内报送进展（第二条第（三）项）。",
+        body=f"试点已列入台账，请每{rules.numbers().quarterly}报送进展（第二条第（三）项）。",
     )
     return filing
 
@@ -222,7 +229,7 @@ def confirm_filing(*, actor, filing: Filing, today: dt.date | None = None) -> Fi
 @transaction.atomic
 def return_filing(*, actor, filing: Filing, reason: str) -> Filing:
     """The office returns a filing with reasons; the lead department files again."""
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以退回备案。")
     if not reason or not reason.strip():
         raise ValidationError({"reason": "请填写退回理由。"})
@@ -252,7 +259,7 @@ REPORT_FIELDS = ["progress", "milestones_reached", "problems", "next_steps"]
 
 def may_report(user, pilot: Pilot) -> bool:
     """R2.3: the provincial lead department reports its pilots' quarterly progress."""
-    return access.is_lead_department_of(user, pilot)
+    return policy.is_lead_department_of(user, pilot)
 
 
 @transaction.atomic
@@ -267,9 +274,10 @@ def submit_quarterly_report(
     correction_reason: str = "",
     today: dt.date | None = None,
 ) -> QuarterlyReport:
-    """R2.3: one report per ledger pilot per quarter, due 10 days after the quarter ends; a
-    late report is flagged with its days late. Submitting again for the same quarter is a
-    correction: a new version, the earlier one kept, never overwritten."""
+    """R2.3: one report per ledger pilot per quarter, submitted once the quarter has ended and
+    due PILOT_QUARTERLY_DUE_DAYS after it; a late report is flagged with its days late.
+    Submitting again for the same quarter is a correction: a new version, the earlier one
+    kept, never overwritten. Its overdue events are resolved at once."""
     pilot = _lock_pilot(pilot)
     if not may_report(actor, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送季度进展。")
@@ -277,8 +285,16 @@ def submit_quarterly_report(
         raise ValidationError("只有列入台账的试点报送季度进展（第二条第（三）项）。")
     today = today or timezone.localdate()
     if (year, quarter) not in owed_quarters(pilot, today):
+        why = ""
+        if quarter in (1, 2, 3, 4) and not rules.quarter_has_ended(year, quarter, today):
+            # R2.3: a quarter is reported once it is over, never ahead.
+            why = (
+                f"该季度尚未结束，季度结束后方可报送（{rules.numbers().quarterly}报送，"
+                "第二条第（三）项）。"
+            )
         raise ValidationError(
             f"{year}年第{quarter}季度不在该试点的报送期内（自列入台账的季度起、到已结束的季度止）。"
+            + why
         )
     if not (data.get("progress") or "").strip():
         raise ValidationError({"progress": "请填写工作进展。"})
@@ -323,6 +339,13 @@ def submit_quarterly_report(
         previous._history_user = actor
         previous._change_reason = f"被第{report.version}版更正"
         previous.save(update_fields=["is_current"])
+    resolve_met(
+        kind=DeadlineKind.QUARTERLY,
+        pilot_id=pilot.pk,
+        actor=actor,
+        reason=f"已报送{year}年第{quarter}季度进展",
+        today=today,
+    )
     return report
 
 
@@ -430,7 +453,7 @@ def _draft_texts(organisation: Organisation, year: int, half: int, figures: dict
 
 
 def _require_summary_author(actor, organisation: Organisation) -> None:
-    if access.role_of(actor) != Role.LEAD_DEPARTMENT or actor.organisation_id != organisation.pk:
+    if policy.role_of(actor) != Role.LEAD_DEPARTMENT or actor.organisation_id != organisation.pk:
         raise PermissionDenied("只有该牵头部门可以起草和报送本单位的半年汇总。")
 
 
@@ -484,8 +507,9 @@ def draft_half_year_summary(
 def submit_half_year_summary(
     *, actor, summary: HalfYearSummary, data: dict, today: dt.date | None = None
 ) -> HalfYearSummary:
-    """R2.3: the department submits its edited half-year summary; due 15 days after the half
-    year; a late one is flagged with its days late."""
+    """R2.3: the department submits its edited half-year summary once the half year has ended
+    (it may draft before); due PILOT_HALF_YEAR_DUE_DAYS after the half year; a late one is
+    flagged with its days late. Its overdue events are resolved at once."""
     summary = (
         HalfYearSummary.objects.select_for_update(of=("self",))
         .select_related("organisation")
@@ -499,6 +523,12 @@ def submit_half_year_summary(
     if not (data.get("progress") or "").strip():
         raise ValidationError({"progress": "请填写主要进展。"})
     today = today or timezone.localdate()
+    if not rules.half_year_has_ended(summary.year, summary.half, today):
+        end = rules.half_year_end(summary.year, summary.half)
+        raise ValidationError(
+            f"{summary.period_label}于{rules.format_cn_date(end)}结束，半年结束后方可报送台账汇总"
+            f"（{rules.numbers().half_year}报送，第二条第（三）项），此前可先起草。"
+        )
     for name in SUMMARY_FIELDS:
         setattr(summary, name, (data.get(name) or "").strip())
     summary.status = SummaryStatus.SUBMITTED
@@ -510,6 +540,13 @@ def submit_half_year_summary(
         f"（逾期{summary.days_late}天）" if summary.days_late else ""
     )
     summary.save()
+    resolve_met(
+        kind=DeadlineKind.HALF_YEAR,
+        organisation_id=summary.organisation_id,
+        actor=actor,
+        reason=f"已报送{summary.period_label}台账汇总",
+        today=today,
+    )
     notify(
         organisation=_office(),
         subject=f"{summary.organisation.short_name}报送了{summary.period_label}台账汇总",

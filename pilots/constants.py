@@ -178,6 +178,7 @@ class JobName(models.TextChoices):
     PURGE_EXPIRED = "purge_expired", "到期清理出库"
     SEND_REMINDERS = "send_reminders", "到期提醒"
     RENDER_LEDGERS = "render_ledgers", "季度PDF台账"
+    ARCHIVE_RENDERS = "archive_renders", "归档被替代的PDF台账"
 
 
 class JobStatus(models.TextChoices):

@@ -10,13 +10,19 @@ organisation responsible and the clause that sets it:
 - R2.3 half-year summary: each ended half year of a department leading ledger pilots with no
   submitted summary, due PILOT_HALF_YEAR_DUE_DAYS after the half year;
 - R2.4 closure or extension: an active pilot whose term ends, due on its end date;
-- R3.2 acceptance report: a closed (or closure-reported) pilot without one, due
+- R3.2 acceptance report: every pilot whose term has ended (closed, closure pending, still
+  in the ledger past its end date, purged or restored) without one, due
   PILOT_ACCEPTANCE_REPORT_MONTHS after its end date;
-- R3.3 rectification: each open demand of an inspection, due on the date the office set;
+- R3.3 rectification: each open demand of an inspection not yet reported on, due on the date
+  the office set;
 - N3 expert review: each review an expert has not submitted, due on the date the office set.
 
 A fixed number of queries whatever the number of pilots: one per kind, plus one for the
 reports and one for the summaries already submitted.
+
+`resolve_met` is called by every domain function that meets an obligation, in its own
+transaction: the overdue events of that item are resolved at once (with history), not at the
+next run of the overdue job, which reaches the same verdict since both read this enumeration.
 """
 
 from __future__ import annotations
@@ -248,11 +254,20 @@ def _term_end(due_from, due_before, orgs) -> list[Due]:
     ]
 
 
+# R3.2: every pilot that reaches the end of its term owes the acceptance report, whatever
+# happened at the end: closed, closure pending, still in the ledger past its end date (an
+# extension pending or none asked), purged, or restored after a purge.
+ACCEPTANCE_STATES = frozenset({*LEDGER_STATES, Status.CLOSED, Status.PURGED})
+
+
 def _acceptance(due_from, due_before, orgs) -> list[Due]:
-    """R3.2: after the term, the summary (acceptance) report; a closed pilot owes one."""
+    """R3.2: after the term, the summary (acceptance) report, owed from the end date by every
+    pilot whose term has ended (ACCEPTANCE_STATES) and that has none yet; due
+    PILOT_ACCEPTANCE_REPORT_MONTHS after the end date. An approved extension moves the end
+    date and with it the report's due date."""
     qs = Pilot.objects.filter(
         _pilots(orgs),
-        status__in=[Status.CLOSURE_REPORTED, Status.CLOSED],
+        status__in=ACCEPTANCE_STATES,
         end_date__lt=due_before,
     ).exclude(Exists(AcceptanceReport.objects.filter(pilot=OuterRef("pk"), is_current=True)))
     if due_from is not None:
@@ -271,9 +286,10 @@ def _acceptance(due_from, due_before, orgs) -> list[Due]:
 
 def _rectification(due_from, due_before, orgs) -> list[Due]:
     """R3.3: each open rectification demand of an inspection, by its deadline, owed by the
-    organisation it names."""
+    organisation it names until it reports its rectification (then the office's closing is
+    the office's step, not the unit's)."""
     Rectification = apps.get_model("reviews", "Rectification")
-    qs = Rectification.objects.filter(closed_on__isnull=True, due_date__lt=due_before)
+    qs = Rectification.objects.filter(closed_on__isnull=True, follow_up="", due_date__lt=due_before)
     if due_from is not None:
         qs = qs.filter(due_date__gte=due_from)
     if orgs is not None:
@@ -328,3 +344,51 @@ def _expert_review(due_from, due_before, orgs) -> list[Due]:
         )
         for pk, pilot_id, code, name, org, username, due in rows.iterator(chunk_size=5000)
     ]
+
+
+def resolve_met(
+    *,
+    kind: str,
+    actor,
+    reason: str,
+    pilot_id: int | None = None,
+    organisation_id: int | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Resolve, now and with history, the open overdue events of `kind` (of `pilot_id` and/or
+    `organisation_id`) whose item is no longer due. Called inside the transaction of the
+    domain function that met the obligation, after its change is written. The verdict is the
+    enumeration's (the same as the overdue job's), so the job never reopens what this
+    resolved. Returns how many events were resolved."""
+    from django.utils import timezone
+
+    from pilots.models import OverdueEvent
+
+    events = OverdueEvent.objects.select_for_update().filter(kind=kind, resolved_on__isnull=True)
+    if pilot_id is not None:
+        events = events.filter(pilot_id=pilot_id)
+    if organisation_id is not None:
+        events = events.filter(organisation_id=organisation_id)
+    events = list(events.order_by("pk"))
+    if not events:
+        return 0
+    still_due = {
+        due.key
+        for due in open_deadlines(
+            due_from=min(e.due_date for e in events),
+            due_before=max(e.due_date for e in events) + dt.timedelta(days=1),
+            organisation_ids={e.organisation_id for e in events},
+            kinds=[kind],
+        )
+    }
+    day = today or timezone.localdate()
+    resolved = 0
+    for event in events:
+        if event.key in still_due:
+            continue
+        event.resolved_on = max(day, event.flagged_on)
+        event._history_user = actor
+        event._change_reason = f"{reason}，逾期事项解除"[:100]
+        event.save(update_fields=["resolved_on"])
+        resolved += 1
+    return resolved

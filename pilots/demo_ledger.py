@@ -345,7 +345,8 @@ def ensure_filings(
                 pilot.filings.filter(status=FilingStatus.CONFIRMED).order_by("-version").first()
             )
             pilot.ledger_since = (
-                confirmed_filing.decided_at.date()
+                # The confirmation's local (Asia/Shanghai) date, not its UTC date.
+                timezone.localdate(confirmed_filing.decided_at)
                 if confirmed_filing and confirmed_filing.decided_at
                 else decided_on
             )

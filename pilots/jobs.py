@@ -76,11 +76,52 @@ def _lock(name: str) -> None:
     JobLock.objects.select_for_update().get(name=name)
 
 
+STALE_RUN_NOTE = "进程中断，已标记为失败"
+# A run is recorded a moment before it takes its lock: a "running" run younger than this is
+# not judged dead even when its lock is free.
+LOCK_GRACE = dt.timedelta(minutes=2)
+
+
+def _lock_is_free(name: str) -> bool:
+    """Whether no run holds the job's lock now (PostgreSQL: the lock row is not locked).
+    Without row locks (SQLite) nothing can be told, and the answer is no."""
+    if not connection.features.has_select_for_update_skip_locked:
+        return False
+    with transaction.atomic():
+        if JobLock.objects.select_for_update(skip_locked=True).filter(name=name).exists():
+            return True
+        return not JobLock.objects.filter(name=name).exists()
+
+
+def close_stale_runs(job: str | None = None, *, now: dt.datetime | None = None) -> int:
+    """Close as failed the runs a dead process left "running": of `job` (or of every job),
+    those started more than JOB_RUN_STALE_MINUTES ago (a live run inside Celery is killed at
+    CELERY_TASK_TIME_LIMIT, which the setting exceeds), and, where the lock can be read,
+    those whose lock nobody holds any more. Called when a job starts and when a worker
+    starts; returns how many runs were closed."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.JOB_RUN_STALE_MINUTES)
+    closed = 0
+    for name in [job] if job else JobName.values:
+        running = JobRun.objects.filter(job=name, status=JobStatus.RUNNING)
+        stale = Q(started_at__lt=cutoff)
+        if _lock_is_free(name):
+            stale |= Q(started_at__lt=now - LOCK_GRACE)
+        closed += running.filter(stale).update(
+            status=JobStatus.FAILED, finished_at=now, error=STALE_RUN_NOTE
+        )
+    if closed:
+        logger.warning("%s 条中断的定时任务记录已标记为失败", closed)
+    return closed
+
+
 def run_job(
     job: str, body: Callable[[dt.date], dict], today: dt.date | None, triggered_by: str
 ) -> JobRun:
-    """Run `body(today)` under the job's lock in one transaction and record the run."""
+    """Run `body(today)` under the job's lock in one transaction and record the run. Runs of
+    the job that a dead process left "running" are closed first."""
     today = today or timezone.localdate()
+    close_stale_runs(job)
     run = JobRun.objects.create(job=job, today=today, triggered_by=triggered_by[:50])
     counter = _QueryCounter()
     try:
@@ -99,7 +140,9 @@ def run_job(
     run.counts = counts
     run.queries = counter.count
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "counts", "queries", "finished_at"])
+    # A run that waited long for its lock may have been judged dead meanwhile: it was not.
+    run.error = ""
+    run.save(update_fields=["status", "counts", "queries", "finished_at", "error"])
     logger.info("%s (%s): %s, %s queries", job, today, counts, counter.count)
     return run
 
@@ -127,7 +170,10 @@ def _notices(
 
 
 def _due_line(due: Due) -> str:
-    return f"{due.label}（{due.clause}，期限{rules.format_cn_date(due.due)}）"
+    # The rule in force is stated with the date, so a changed setting shows in the notice.
+    rule = rules.numbers().for_kind(due.kind)
+    rule = f"{rule}，" if rule else ""
+    return f"{due.label}（{due.clause}，{rule}期限{rules.format_cn_date(due.due)}）"
 
 
 # --- flag_overdue ---------------------------------------------------------------------------
@@ -250,7 +296,7 @@ def _purge_expired(today: dt.date) -> dict:
             items,
             subject="{n}项试点已清理出库",
             intro=(
-                f"以下试点到期后{settings.PILOT_PURGE_GRACE_DAYS}日内既未报告销号也未申请延期，"
+                f"以下试点{rules.numbers().purge_grace}既未报告销号也未申请延期，"
                 "已依第二条第（四）项清理出库（记录保留，省办可恢复入库）："
             ),
             url=reverse("pilots:purged"),
@@ -308,8 +354,9 @@ def _send_reminders(today: dt.date) -> dict:
     for reminder in new:
         days = (reminder.due_date - today).days
         when = "今天到期" if days == 0 else f"还有{days}天到期"
+        rule = rules.numbers().for_kind(reminder.kind)
         items[reminder.organisation_id].append(
-            f"{reminder.label}（{DeadlineKind(reminder.kind).label}，"
+            f"{reminder.label}（{DeadlineKind(reminder.kind).label}，{rule + '，' if rule else ''}"
             f"期限{rules.format_cn_date(reminder.due_date)}，{when}）"
         )
     notify_many(

@@ -9,11 +9,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from pilots.constants import Origin, PilotKind, Tier
+from pilots.constants import DeadlineKind, Origin, PilotKind, Tier
 
 # R1.2: term limits in years — (normal, maximum).
 TERM_YEARS = {PilotKind.SINGLE: (1, 2), PilotKind.COMPREHENSIVE: (3, 5)}
@@ -197,6 +198,22 @@ def is_expired(end_date: dt.date, today: dt.date) -> bool:
     return today > end_date
 
 
+def quarter_has_ended(year: int, quarter: int, today: dt.date) -> bool:
+    """R2.3: a quarter's progress can be reported once the quarter is over."""
+    return today > quarter_end(year, quarter)
+
+
+def half_year_has_ended(year: int, half: int, today: dt.date) -> bool:
+    """R2.3: a half year is summarised once it is over (drafting before is allowed)."""
+    return today > half_year_end(year, half)
+
+
+def acceptance_owed(end_date: dt.date, today: dt.date) -> bool:
+    """R3.2: every pilot whose term has ended owes its acceptance report, whatever happened at
+    the end (closed, still in the ledger past its end date, purged or restored)."""
+    return is_expired(end_date, today)
+
+
 def format_cn_date(day: dt.date | None) -> str:
     """A date as official documents print it: 2026年3月31日."""
     if day is None:
@@ -204,8 +221,100 @@ def format_cn_date(day: dt.date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def _days_list(days: Sequence[int]) -> str:
+    """[7, 1] → "7日和1日"; [14, 7, 1] → "14日、7日和1日"."""
+    parts = [f"{d}日" for d in days]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return "、".join(parts[:-1]) + "和" + parts[-1]
+
+
+@dataclass(frozen=True)
+class RuleNumbers:
+    """The regulation's numbers as configured now. Every page, message and notice that states
+    one reads it from here (or from the function above that applies it), never a literal, so
+    that changing a setting changes what users are told."""
+
+    filing_days: int
+    quarterly_due_days: int
+    half_year_due_days: int
+    closure_window_days: int
+    purge_grace_days: int
+    acceptance_months: int
+    reminder_days: tuple[int, ...]
+    effort_share_max: int
+    bonus_max_points: int
+    prefecture_quota: int
+
+    @property
+    def filing(self) -> str:
+        return f"批复后{self.filing_days}日内"
+
+    @property
+    def quarterly(self) -> str:
+        return f"季度结束后{self.quarterly_due_days}日内"
+
+    @property
+    def half_year(self) -> str:
+        return f"半年结束后{self.half_year_due_days}日内"
+
+    @property
+    def closure_window(self) -> str:
+        return f"到期前{self.closure_window_days}日起"
+
+    @property
+    def purge_grace(self) -> str:
+        return f"到期后{self.purge_grace_days}日内"
+
+    @property
+    def acceptance(self) -> str:
+        return f"期满后{self.acceptance_months}个月内"
+
+    @property
+    def reminders(self) -> str:
+        return f"到期前{_days_list(self.reminder_days)}"
+
+    @property
+    def effort_share(self) -> str:
+        return f"不超过{self.effort_share_max}%"
+
+    def for_kind(self, kind: str) -> str:
+        """The rule that sets a deadline of this kind (pilots.constants.DeadlineKind), as
+        notices and lists state it; "" for deadlines the office sets case by case."""
+        return {
+            DeadlineKind.FILING: self.filing,
+            DeadlineKind.QUARTERLY: self.quarterly,
+            DeadlineKind.HALF_YEAR: self.half_year,
+            DeadlineKind.TERM_END: "到期日前报告销号或申请延期",
+            DeadlineKind.ACCEPTANCE: self.acceptance,
+        }.get(str(kind), "")
+
+
+def numbers() -> RuleNumbers:
+    """The regulation's numbers from the settings in force."""
+    return RuleNumbers(
+        filing_days=settings.PILOT_FILING_DAYS,
+        quarterly_due_days=settings.PILOT_QUARTERLY_DUE_DAYS,
+        half_year_due_days=settings.PILOT_HALF_YEAR_DUE_DAYS,
+        closure_window_days=settings.PILOT_CLOSURE_WINDOW_DAYS,
+        purge_grace_days=settings.PILOT_PURGE_GRACE_DAYS,
+        acceptance_months=settings.PILOT_ACCEPTANCE_REPORT_MONTHS,
+        reminder_days=tuple(sorted(settings.PILOT_REMINDER_DAYS, reverse=True)),
+        effort_share_max=settings.REVIEW_EFFORT_SHARE_MAX,
+        bonus_max_points=settings.REVIEW_BONUS_MAX_POINTS,
+        prefecture_quota=settings.CALL_DEFAULT_PREFECTURE_QUOTA,
+    )
+
+
+def rule_numbers(request) -> dict:
+    """Template context processor: `{{ rule.filing_days }}`, `{{ rule.quarterly }}` … in every
+    template, read from the settings at each request."""
+    return {"rule": numbers()}
+
+
 def rules_table() -> list[dict[str, str]]:
     """The regulation's open numbers in force, for the office's rules page."""
+    n = numbers()
     return [
         {"clause": "R1.2", "rule": "单项试点期限", "value": "一般1年，最长不超过2年"},
         {
@@ -213,40 +322,38 @@ def rules_table() -> list[dict[str, str]]:
             "rule": "综合性试点期限",
             "value": "一般3年，最长不超过5年，须有时间节点",
         },
-        {"clause": "R2.2", "rule": "备案期限", "value": f"批复后{settings.PILOT_FILING_DAYS}日内"},
-        {
-            "clause": "R2.3",
-            "rule": "季度进展报送",
-            "value": f"季度结束后{settings.PILOT_QUARTERLY_DUE_DAYS}日内",
-        },
+        {"clause": "R2.2", "rule": "备案期限", "value": n.filing},
+        {"clause": "R2.3", "rule": "季度进展报送", "value": f"{n.quarterly}（季度结束后方可报送）"},
         {
             "clause": "R2.3",
             "rule": "半年台账汇总",
-            "value": f"半年结束后{settings.PILOT_HALF_YEAR_DUE_DAYS}日内",
+            "value": f"{n.half_year}（半年结束后方可报送，可提前起草）",
         },
-        {
-            "clause": "R2.4",
-            "rule": "销号报备窗口",
-            "value": f"到期前{settings.PILOT_CLOSURE_WINDOW_DAYS}日起",
-        },
+        {"clause": "R2.4", "rule": "销号报备窗口", "value": n.closure_window},
         {
             "clause": "R2.4",
             "rule": "清理出库宽限期",
-            "value": f"到期后{settings.PILOT_PURGE_GRACE_DAYS}日内未销号也未申请延期的，清理出库",
+            "value": f"{n.purge_grace}未销号也未申请延期的，清理出库",
         },
         {
             "clause": "R3.2",
             "rule": "验收总结报告",
-            "value": f"期满后{settings.PILOT_ACCEPTANCE_REPORT_MONTHS}个月内",
+            "value": f"{n.acceptance}（每个期满的试点，无论销号、仍在册、清理出库或恢复入库）",
+        },
+        {
+            "clause": "R3.2",
+            "rule": "工作推进、创新与成效占比",
+            "value": f"评分表中{n.effort_share}",
         },
         {
             "clause": "R4.1",
             "rule": "考核加分",
-            "value": f"每条加分不超过{settings.REVIEW_BONUS_MAX_POINTS}分（更正可为负分）",
+            "value": f"每条加分不超过{n.bonus_max_points}分（更正可为负分）",
         },
         {
             "clause": "N3",
             "rule": "每个设区市推荐名额",
-            "value": f"每批次一般不超过{settings.CALL_DEFAULT_PREFECTURE_QUOTA}项",
+            "value": f"每批次一般不超过{n.prefecture_quota}项",
         },
+        {"clause": "R2.2–R3.2", "rule": "到期提醒", "value": n.reminders},
     ]

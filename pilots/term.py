@@ -21,15 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import access
 from accounts.models import Organisation
-from pilots import rules
-from pilots.constants import EvaluatorType, PilotKind, Status, TermRequestStatus
+from pilots import policy, rules
+from pilots.constants import DeadlineKind, EvaluatorType, PilotKind, Status, TermRequestStatus
+from pilots.deadlines import ACCEPTANCE_STATES, resolve_met
 from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Milestone, Pilot
 from pilots.services import MilestoneData, _save_with_history
 from pilots.workflow import _lock, _notify, _office, _require_reason, _require_state
@@ -54,13 +53,13 @@ def _save_pilot(pilot: Pilot, *, actor, reason: str, update_fields) -> None:
 
 
 def _require_lead(actor, pilot: Pilot, action: str) -> Organisation:
-    if not access.is_lead_department_of(actor, pilot):
+    if not policy.is_lead_department_of(actor, pilot):
         raise PermissionDenied(f"只有该试点的牵头联系部门可以{action}。")
     return actor.organisation
 
 
 def _require_office(actor, action: str) -> None:
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied(f"只有省办可以{action}。")
 
 
@@ -84,19 +83,32 @@ def may_report_closure(user, pilot: Pilot, today: dt.date | None = None) -> bool
     return (
         pilot.status == Status.ACTIVE
         and _today(today) >= closure_opens(pilot)
-        and access.is_lead_department_of(user, pilot)
+        and policy.is_lead_department_of(user, pilot)
     )
 
 
 def may_request_extension(user, pilot: Pilot) -> bool:
-    return pilot.status == Status.ACTIVE and access.is_lead_department_of(user, pilot)
+    return pilot.status == Status.ACTIVE and policy.is_lead_department_of(user, pilot)
 
 
-def may_submit_acceptance(user, pilot: Pilot) -> bool:
-    return pilot.status in (
-        Status.CLOSURE_REPORTED,
-        Status.CLOSED,
-    ) and access.is_lead_department_of(user, pilot)
+def acceptance_open(pilot: Pilot, today: dt.date | None = None) -> bool:
+    """R3.2: the acceptance report may be submitted for a pilot whose term has ended, in any
+    state it ended in (closed, still in the ledger, purged, restored), or once its closure is
+    reported (a closure reported early ends the term with it)."""
+    if pilot.status not in ACCEPTANCE_STATES:
+        return False
+    if pilot.status in (Status.CLOSURE_REPORTED, Status.CLOSED):
+        return True
+    return rules.acceptance_owed(pilot.end_date, _today(today))
+
+
+def may_submit_acceptance(user, pilot: Pilot, today: dt.date | None = None) -> bool:
+    return acceptance_open(pilot, today) and policy.is_lead_department_of(user, pilot)
+
+
+def _resolve(kind: str, pilot: Pilot, *, actor, reason: str, today: dt.date | None) -> None:
+    """The obligation is met: its overdue events are resolved now, in this transaction."""
+    resolve_met(kind=kind, pilot_id=pilot.pk, actor=actor, reason=reason, today=_today(today))
 
 
 # --- closure (销号, R2.4) --------------------------------------------------------------------
@@ -122,7 +134,8 @@ def report_closure(
     if day < closure_opens(pilot):
         raise ValidationError(
             f"试点{rules.format_cn_date(pilot.end_date)}到期，"
-            f"自{rules.format_cn_date(closure_opens(pilot))}起方可报告销号（第二条第（四）项）。"
+            f"自{rules.format_cn_date(closure_opens(pilot))}起方可报告销号"
+            f"（{rules.numbers().closure_window}，第二条第（四）项）。"
         )
     texts = _required(
         {"results": results, "experience": experience},
@@ -141,6 +154,7 @@ def report_closure(
     _save(report, actor=actor, reason="报告销号")
     pilot.status = Status.CLOSURE_REPORTED
     _save_pilot(pilot, actor=actor, reason="报告销号", update_fields=["status"])
+    _resolve(DeadlineKind.TERM_END, pilot, actor=actor, reason="已报告销号", today=day)
     _notify(_office(), pilot, f"销号待审核：{pilot.name}", f"{org.name}报告试点销号，请审核。")
     return report
 
@@ -269,6 +283,7 @@ def request_extension(
     new_end_date: dt.date | None,
     stage_targets: str,
     milestones: Sequence[MilestoneData],
+    today: dt.date | None = None,
 ) -> ExtensionRequest:
     """R2.4: the lead department asks for an extension, before or after expiry."""
     pilot = _lock(pilot)
@@ -292,6 +307,7 @@ def request_extension(
     _save(request, actor=actor, reason="申请延期")
     pilot.status = Status.EXTENSION_REQUESTED
     _save_pilot(pilot, actor=actor, reason="申请延期", update_fields=["status"])
+    _resolve(DeadlineKind.TERM_END, pilot, actor=actor, reason="已申请延期", today=today)
     _notify(
         _office(),
         pilot,
@@ -373,12 +389,19 @@ def submit_acceptance_report(
     today: dt.date | None = None,
 ) -> AcceptanceReport:
     """R3.2: after the term, the lead unit's summary report, stating whether it evaluated the
-    pilot itself or commissioned a named third party. Due PILOT_ACCEPTANCE_REPORT_MONTHS after
-    the end date; a late one is accepted and marked with its days late. A correction is a new
-    version; the earlier ones stay."""
+    pilot itself or commissioned a named third party. Owed by every pilot whose term has
+    ended, whatever happened at the end (closed, still in the ledger past its end date,
+    purged, restored); due PILOT_ACCEPTANCE_REPORT_MONTHS after the end date; a late one is
+    accepted and marked with its days late. A correction is a new version; the earlier ones
+    stay. Its overdue events are resolved at once."""
     pilot = _lock(pilot)
     org = _require_lead(actor, pilot, "报送总结验收报告")
-    _require_state(pilot, Status.CLOSURE_REPORTED, Status.CLOSED, action="报送总结验收报告")
+    _require_state(pilot, *[s for s in Status if s in ACCEPTANCE_STATES], action="报送总结验收报告")
+    if not acceptance_open(pilot, today):
+        raise ValidationError(
+            f"试点{rules.format_cn_date(pilot.end_date)}到期，期满后方可报送总结验收报告"
+            f"（{rules.numbers().acceptance}报送，第三条第（二）项）。"
+        )
     errors = {}
     if not summary.strip():
         errors["summary"] = "请填写总结报告。"
@@ -413,6 +436,7 @@ def submit_acceptance_report(
     if attachment is not None:
         report.attachment = attachment
     _save(report, actor=actor, reason="报送总结验收报告" if not previous else "更正总结验收报告")
+    _resolve(DeadlineKind.ACCEPTANCE, pilot, actor=actor, reason="已报送总结验收报告", today=day)
     late = f"（逾期{report.days_late}天）" if report.days_late else ""
     _notify(_office(), pilot, f"总结验收报告{late}：{pilot.name}", f"{org.name}已报送。")
     return report
@@ -423,7 +447,7 @@ def submit_acceptance_report(
 
 def purge_reason(pilot_end: dt.date) -> str:
     return (
-        f"试点于{rules.format_cn_date(pilot_end)}到期，到期后{settings.PILOT_PURGE_GRACE_DAYS}日内"
+        f"试点于{rules.format_cn_date(pilot_end)}到期，{rules.numbers().purge_grace}"
         "既未报告销号也未申请延期，依第二条第（四）项清理出库。"
     )
 

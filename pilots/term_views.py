@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
-from pilots import rules, term
+from pilots import policy, rules, term
 from pilots.application_views import _content_disposition
 from pilots.constants import LEDGER_STATES, DeadlineKind, JobName, Status, TermRequestStatus
+from pilots.deadlines import ACCEPTANCE_STATES
 from pilots.models import (
     AcceptanceReport,
     ClosureReport,
@@ -72,7 +72,12 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
     acceptance = list(
         pilot.acceptance_reports.select_related("submitted_by", "organisation").order_by("-version")
     )
-    office = access.is_office(user)
+    office = policy.is_office(user)
+    acceptance_due = pilot.acceptance_report_due
+    # R3.2: owed from the end date whatever happened at the end, until a report is in.
+    acceptance_owed = rules.acceptance_owed(pilot.end_date, today) and not any(
+        a.is_current for a in acceptance
+    )
     return {
         "term_panel": True,
         "purge_on": purge_on(pilot, closures, extensions),
@@ -80,6 +85,9 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
         "closure_opens": term.closure_opens(pilot),
         "closure_open_now": today >= term.closure_opens(pilot),
         "days_to_end": (pilot.end_date - today).days,
+        "acceptance_due": acceptance_due,
+        "acceptance_owed": acceptance_owed,
+        "acceptance_days_late": max(0, (today - acceptance_due).days) if acceptance_owed else 0,
         "closures": closures,
         "extensions": extensions,
         "acceptance_reports": acceptance,
@@ -88,7 +96,7 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
         ),
         "can_report_closure": term.may_report_closure(user, pilot, today),
         "can_request_extension": term.may_request_extension(user, pilot),
-        "can_submit_acceptance": term.may_submit_acceptance(user, pilot),
+        "can_submit_acceptance": term.may_submit_acceptance(user, pilot, today),
         "can_decide_term": office,
         "can_restore": office and pilot.status == Status.PURGED,
     }
@@ -111,7 +119,7 @@ def purge_on(pilot: Pilot, closures, extensions) -> dt.date:
 
 def _refuse(user, pilot: Pilot, action: str, allowed: tuple[str, ...]) -> None:
     """A clear reason why `user` may not take `action` on `pilot` now."""
-    if not access.is_lead_department_of(user, pilot):
+    if not policy.is_lead_department_of(user, pilot):
         raise PermissionDenied(f"只有该试点的省级牵头联系部门可以{action}。")
     if pilot.status not in allowed:
         raise PermissionDenied(f"试点当前状态为“{pilot.get_status_display()}”，不能{action}。")
@@ -123,12 +131,13 @@ def _refuse(user, pilot: Pilot, action: str, allowed: tuple[str, ...]) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def closure_create(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not term.may_report_closure(request.user, pilot):
         _refuse(request.user, pilot, "报告销号", (Status.ACTIVE,))
         raise PermissionDenied(
             f"试点{rules.format_cn_date(pilot.end_date)}到期，自"
-            f"{rules.format_cn_date(term.closure_opens(pilot))}起方可报告销号（R2.4）。"
+            f"{rules.format_cn_date(term.closure_opens(pilot))}起方可报告销号"
+            f"（{rules.numbers().closure_window}，R2.4）。"
         )
     form = ClosureForm(_bound(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -178,7 +187,7 @@ def _decide(request: HttpRequest, record, *, accept, refuse, accepted: str, refu
 @login_required
 @require_POST
 def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以审核销号。")
     report = get_object_or_404(ClosureReport.objects.select_related("pilot"), pk=pk)
     return _decide(
@@ -197,7 +206,7 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def extension_create(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not term.may_request_extension(request.user, pilot):
         _refuse(request.user, pilot, "申请延期", (Status.ACTIVE,))
     form = ExtensionForm(_bound(request))
@@ -242,7 +251,7 @@ def extension_create(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以审批延期。")
     ext = get_object_or_404(ExtensionRequest.objects.select_related("pilot"), pk=pk)
     return _decide(
@@ -261,9 +270,13 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def acceptance_create(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not term.may_submit_acceptance(request.user, pilot):
-        _refuse(request.user, pilot, "报送总结验收报告", (Status.CLOSURE_REPORTED, Status.CLOSED))
+        _refuse(request.user, pilot, "报送总结验收报告", tuple(ACCEPTANCE_STATES))
+        raise PermissionDenied(
+            f"试点{rules.format_cn_date(pilot.end_date)}到期，期满后方可报送总结验收报告"
+            f"（{rules.numbers().acceptance}，R3.2）。"
+        )
     current = pilot.acceptance_reports.filter(is_current=True).first()
     fields = ("summary", "evaluator", "third_party")
     initial = {name: getattr(current, name) for name in fields} if current else None
@@ -300,7 +313,7 @@ def term_attachment(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     model = {"closure": ClosureReport, "acceptance": AcceptanceReport}.get(kind)
     if model is None:
         raise Http404("未找到该附件。")
-    record = get_object_or_404(model, pk=pk, pilot__in=access.visible_pilots(request.user))
+    record = get_object_or_404(model, pk=pk, pilot__in=policy.visible_pilots(request.user))
     return _serve(record.attachment)
 
 
@@ -310,9 +323,9 @@ def term_attachment(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def restore(request: HttpRequest, code: str) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以将清理出库的试点恢复入库。")
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     form = RestoreForm(request.POST)
     if not form.is_valid():
         flash_errors(request, form)
@@ -322,7 +335,7 @@ def restore(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
-        grace = settings.PILOT_PURGE_GRACE_DAYS
+        grace = rules.numbers().purge_grace_days
         messages.success(
             request,
             f"{pilot.name}已恢复入库；自今日起{grace}日内须报告销号或申请延期，否则将再次清理出库。",
@@ -343,7 +356,7 @@ def purged_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pilots/term/purged_list.html",
-        {"page": page, "query": "", "can_restore": access.is_office(request.user)},
+        {"page": page, "query": "", "can_restore": policy.is_office(request.user)},
     )
 
 
@@ -354,12 +367,12 @@ def purged_list(request: HttpRequest) -> HttpResponse:
 def term_queue(request: HttpRequest) -> HttpResponse:
     """R2.4, R3.2: closure reports and extension requests awaiting the office, and the latest
     acceptance reports. Lead departments see their own, without the decision forms."""
-    if not (access.is_office(request.user) or access.can_enter_pilot(request.user)):
+    if not (policy.is_office(request.user) or policy.can_enter_pilot(request.user)):
         raise PermissionDenied("只有省办和省级牵头联系部门可以查看到期事项审核。")
     closures, extensions = pending_term_requests(request.user)
     acceptance = (
         AcceptanceReport.objects.filter(
-            is_current=True, pilot__in=access.visible_pilots(request.user)
+            is_current=True, pilot__in=policy.visible_pilots(request.user)
         )
         .select_related("pilot", "organisation")
         .order_by("-submitted_at")[:30]
@@ -371,7 +384,7 @@ def term_queue(request: HttpRequest) -> HttpResponse:
             "closures": closures,
             "extensions": extensions,
             "acceptance_reports": acceptance,
-            "can_decide": access.is_office(request.user),
+            "can_decide": policy.is_office(request.user),
         },
     )
 
@@ -490,7 +503,7 @@ def overdue_export(request: HttpRequest) -> HttpResponse:
 def job_list(request: HttpRequest) -> HttpResponse:
     """The office's view of the scheduled jobs: their schedules (kept in the database and
     editable in the admin), their recent runs, and a button to run one now."""
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以查看和运行定时任务。")
     if request.method == "POST":
         return _run_now(request)
@@ -516,7 +529,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def _run_now(request: HttpRequest) -> HttpResponse:
-    from ledger.tasks import render_ledgers_task
+    from ledger.tasks import cleanup_old_renders_task, render_ledgers_task
     from pilots import tasks
 
     name = request.POST.get("job", "")
@@ -525,6 +538,7 @@ def _run_now(request: HttpRequest) -> HttpResponse:
         JobName.PURGE_EXPIRED: tasks.purge_expired_task,
         JobName.SEND_REMINDERS: tasks.send_reminders_task,
         JobName.RENDER_LEDGERS: render_ledgers_task,
+        JobName.ARCHIVE_RENDERS: cleanup_old_renders_task,
     }.get(name)
     if task is None:
         messages.error(request, "未知的定时任务。")

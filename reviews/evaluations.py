@@ -17,9 +17,10 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts import access
+from pilots import policy
 from pilots.constants import EvaluatorType, Status
 from pilots.models import Pilot
+from pilots.rules import format_cn_date
 from pilots.workflow import _lock, _notify, _office
 from reviews import scoring
 from reviews.constants import CriterionKind, EvaluationStage, Rating
@@ -62,7 +63,7 @@ def define_scorecard(
 ) -> Scorecard:
     """The office defines a scorecard. `indicators`: dicts with title, kind, method, weight;
     `criteria`: dicts with kind (veto / deny_excellent) and text."""
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以制定评分表。")
     thresholds = thresholds or scoring.Thresholds()
     share = _decimal(effort_share, "工作推进、创新与成效占比")
@@ -82,8 +83,9 @@ def define_scorecard(
         errors.append("请填写评分表名称。")
     elif Scorecard.objects.filter(name=name.strip()).exists():
         errors.append("已有同名评分表。")
-    if not Decimal(0) <= share <= Decimal(50):
-        errors.append("工作推进、创新与成效占比应在0至50%之间。")
+    share_problem = scoring.check_effort_share(share)
+    if share_problem:
+        errors.append(share_problem)
     if not thresholds.five > thresholds.four > thresholds.three > 0:
         errors.append("分数线应为五星 > 四星 > 三星 > 0。")
     for n, row in enumerate(rows, start=1):
@@ -132,7 +134,7 @@ def define_scorecard(
 
 def may_evaluate(user, pilot: Pilot) -> bool:
     """R3.2: the lead unit records its pilot's evaluations; the office records any."""
-    return access.is_office(user) or access.is_lead_department_of(user, pilot)
+    return policy.is_office(user) or policy.is_lead_department_of(user, pilot)
 
 
 @transaction.atomic
@@ -161,6 +163,8 @@ def record_evaluation(
     errors: list[str] = []
     if pilot.status not in EVALUATED_STATES:
         errors.append(f"试点当前状态为“{pilot.get_status_display()}”，不能录入评估。")
+    if not isinstance(evaluated_on, dt.date):
+        errors.append("请填写评估日期。")
     if stage not in EvaluationStage.values:
         errors.append("请选择评估类型（阶段评估或验收评估）。")
     if evaluator not in EvaluatorType.values:
@@ -217,16 +221,17 @@ def record_evaluation(
         vetoes=[c.text for c in hits if c.kind == CriterionKind.VETO],
         denials=[c.text for c in hits if c.kind == CriterionKind.DENY_EXCELLENT],
     )
-    previous = (
-        Evaluation.objects.filter(pilot=pilot, evaluated_on__lte=evaluated_on)
-        .order_by("-evaluated_on", "-pk")
+    # Consecutive by evaluation date, not by the order of entry: the new evaluation comes
+    # after those of its date already recorded and before any of a later date.
+    earlier = Evaluation.objects.filter(pilot=pilot, evaluated_on__lte=evaluated_on)
+    previous = earlier.order_by("-evaluated_on", "-pk").first()
+    following = (
+        Evaluation.objects.filter(pilot=pilot, evaluated_on__gt=evaluated_on)
+        .order_by("evaluated_on", "pk")
         .first()
     )
-    flagged = (
-        result.rating == Rating.CANCELLED
-        and previous is not None
-        and previous.rating == Rating.CANCELLED
-    )
+    cancelled = result.rating == Rating.CANCELLED
+    flagged = cancelled and previous is not None and previous.rating == Rating.CANCELLED
     evaluation = Evaluation(
         pilot=pilot,
         scorecard=scorecard,
@@ -242,6 +247,7 @@ def record_evaluation(
             "indicator_part": str(result.indicator_part),
             "effort_part": str(result.effort_part),
             "effort_share": str(scorecard.effort_share),
+            "exact_score": str(result.exact_score),
             "criteria": [{"kind": c.kind, "text": c.text} for c in hits],
             "reasons": result.reasons,
         },
@@ -251,10 +257,33 @@ def record_evaluation(
     )
     _save(evaluation, actor=actor, reason=f"录入{EvaluationStage(stage).label}")
     if flagged:
-        _notify(
-            _office(),
-            pilot,
-            f"连续两次取消评星：{pilot.name}",
-            "该试点连续两次评估取消评星，请按程序摘牌（第三条第（二）项）。",
-        )
+        _tell_removal(pilot, previous, evaluation)
+    if following is not None:
+        # A back-dated evaluation becomes the predecessor of the one after it.
+        follows_cancelled = cancelled and following.rating == Rating.CANCELLED
+        if following.removal_flagged != follows_cancelled:
+            following.removal_flagged = follows_cancelled
+            _save(
+                following,
+                actor=actor,
+                reason=(
+                    f"按评估日期，与{format_cn_date(evaluated_on)}的评估连续两次取消评星"
+                    if follows_cancelled
+                    else f"按评估日期，前一次评估（{format_cn_date(evaluated_on)}）未取消评星"
+                ),
+            )
+            if follows_cancelled:
+                _tell_removal(pilot, evaluation, following)
     return evaluation
+
+
+def _tell_removal(pilot: Pilot, first: Evaluation, second: Evaluation) -> None:
+    """R3.2: tell the office that two evaluations in a row (by evaluation date) cancelled
+    the star."""
+    _notify(
+        _office(),
+        pilot,
+        f"连续两次取消评星：{pilot.name}",
+        f"该试点{format_cn_date(first.evaluated_on)}和{format_cn_date(second.evaluated_on)}两次评估"
+        "（按评估日期先后）连续取消评星，请按程序摘牌（第三条第（二）项）。",
+    )

@@ -22,11 +22,12 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import access
 from accounts.constants import Role
 from accounts.models import User
 from accounts.notify import notify
-from pilots.constants import Status
+from pilots import policy
+from pilots.constants import DeadlineKind, Status
+from pilots.deadlines import resolve_met
 from pilots.models import Pilot
 from pilots.workflow import _lock, _notify, _office
 from reviews.models import ExpertReview
@@ -59,7 +60,7 @@ def assign_experts(
     today: dt.date | None = None,
 ) -> list[ExpertReview]:
     """N3: the office assigns experts, from different units, to an endorsed application."""
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以分配评审专家。")
     pilot = _lock(pilot)
     errors = []
@@ -67,7 +68,7 @@ def assign_experts(
         errors.append(f"申报当前状态为“{pilot.get_status_display()}”，设区市推荐后方可专家评审。")
     if not experts:
         errors.append("请至少选择一位评审专家。")
-    if any(access.role_of(e) != Role.EXPERT for e in experts):
+    if any(policy.role_of(e) != Role.EXPERT for e in experts):
         errors.append("只能分配评审专家账号。")
     units = [e.organisation_id for e in experts]
     if len(set(units)) != len(units):
@@ -151,6 +152,14 @@ def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str
     review.status = ExpertReview.SUBMITTED
     review.submitted_at = timezone.now()
     _save(review, actor=actor, reason="提交专家评审")
+    # The expert's unit has met the deadline: its overdue item is resolved now.
+    resolve_met(
+        kind=DeadlineKind.EXPERT_REVIEW,
+        pilot_id=review.pilot_id,
+        organisation_id=actor.organisation_id,
+        actor=actor,
+        reason="已提交专家评审",
+    )
     pending = ExpertReview.objects.filter(pilot=review.pilot, status=ExpertReview.PENDING)
     if not pending.exists():
         _notify(

@@ -9,6 +9,7 @@ from django import forms
 
 from pilots.constants import EvaluatorType
 from pilots.forms import DATE_WIDGET
+from reviews import scoring
 from reviews.constants import (
     PUBLIC_FIELDS,
     EvaluationStage,
@@ -24,9 +25,7 @@ LINES = forms.Textarea(attrs={"rows": 3})
 
 class ScorecardForm(forms.Form):
     name = forms.CharField(label="评分表名称", max_length=200)
-    effort_share = forms.DecimalField(
-        label="工作推进、创新与成效占比（%）", min_value=0, max_value=50, initial=25
-    )
+    effort_share = forms.DecimalField(label="工作推进、创新与成效占比（%）", initial=25)
     five_stars = forms.DecimalField(label="五星分数线", min_value=0, max_value=100, initial=90)
     four_stars = forms.DecimalField(label="四星分数线", min_value=0, max_value=100, initial=80)
     three_stars = forms.DecimalField(label="三星分数线", min_value=0, max_value=100, initial=70)
@@ -36,6 +35,23 @@ class ScorecardForm(forms.Form):
     denials = forms.CharField(
         label="否优项", required=False, widget=LINES, help_text="每行一项；触及即不评为五星。"
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # R3.2: the limit is a setting; the help text states the one in force.
+        limit = scoring.max_effort_share()
+        field = self.fields["effort_share"]
+        field.initial = min(Decimal(25), limit)
+        field.help_text = f"0至{limit}%（第三条第（二）项评分规则：不超过{limit}%）。"
+        field.error_messages["invalid"] = "请输入数字。"
+        field.error_messages["required"] = "请填写工作推进、创新与成效占比。"
+
+    def clean_effort_share(self):
+        share = self.cleaned_data["effort_share"]
+        problem = scoring.check_effort_share(share)
+        if problem:
+            raise forms.ValidationError(problem)
+        return share
 
     def criteria(self) -> list[dict]:
         rows = []

@@ -6,12 +6,13 @@ A score out of 100 has two parts:
   — for a completion indicator the share of its targets met (0–100), for a stability
   indicator the level of its mechanism (StabilityLevel: 100, 60 or 0) — weighted by its
   weight; constraint indicators weigh more than reference ones;
-- the effort part, the effort share (default 25%): work effort, innovation and results,
-  scored 0–100 by the evaluators.
+- the effort part, the effort share (default 25%, at most REVIEW_EFFORT_SHARE_MAX): work
+  effort, innovation and results, scored 0–100 by the evaluators.
 
-The rating follows the office's thresholds: five, four or three stars, below three stars the
-star is cancelled. A veto item (否决项) cancels the star whatever the score; a deny-excellent
-item (否优项) keeps the rating below five stars.
+The rating follows the office's thresholds, applied to the unrounded score (89.95 is below
+90): five, four or three stars, below three stars the star is cancelled. The score shown and
+kept is rounded to one decimal for display only. A veto item (否决项) cancels the star
+whatever the score; a deny-excellent item (否优项) keeps the rating below five stars.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
 
 from reviews.constants import IndicatorKind, Rating, ScoringMethod, StabilityLevel
 
@@ -45,12 +48,13 @@ class Thresholds:
 
 @dataclass
 class Result:
-    score: Decimal
+    score: Decimal  # rounded to one decimal, for display
     rating: str
     indicator_part: Decimal
     effort_part: Decimal
     lines: list[dict] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    exact_score: Decimal = Decimal(0)  # unrounded: what the stars are judged on
 
 
 def _round(value: Decimal) -> Decimal:
@@ -69,6 +73,20 @@ def check_weights(indicators: Sequence[IndicatorInput]) -> list[str]:
     if constraint and reference and min(constraint) <= max(reference):
         errors.append("约束性指标的权重须高于参考性指标的权重。")
     return errors
+
+
+def max_effort_share() -> Decimal:
+    """R3.2: the largest share of the score work effort, innovation and results may take
+    (REVIEW_EFFORT_SHARE_MAX, 25% in the demonstration-zone rules)."""
+    return Decimal(settings.REVIEW_EFFORT_SHARE_MAX)
+
+
+def check_effort_share(share: Decimal) -> str | None:
+    """A Chinese message when `share` is outside 0 to the configured maximum, else None."""
+    limit = max_effort_share()
+    if not Decimal(0) <= share <= limit:
+        return f"工作推进、创新与成效占比应在0至{limit}%之间（不超过{limit}%）。"
+    return None
 
 
 def check_value(method: str, value: Decimal) -> str | None:
@@ -121,8 +139,10 @@ def evaluate(
             }
         )
     effort_part = effort * effort_share / HUNDRED
-    score = _round(earned + effort_part)
-    rating = rate(score, thresholds)
+    exact = earned + effort_part
+    score = _round(exact)
+    # Stars from the unrounded score: rounding 89.95 up to 90.0 must not earn a fifth star.
+    rating = rate(exact, thresholds)
     reasons = []
     if vetoes:
         rating = Rating.CANCELLED
@@ -137,4 +157,5 @@ def evaluate(
         effort_part=_round(effort_part),
         lines=lines,
         reasons=reasons,
+        exact_score=exact,
     )

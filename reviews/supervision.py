@@ -18,9 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import access
 from accounts.models import Organisation
-from pilots import rules
+from pilots import policy, rules
+from pilots.constants import DeadlineKind
+from pilots.deadlines import resolve_met
 from pilots.models import Pilot
 from pilots.workflow import _lock, _notify, _office
 from reviews.models import Inspection, Rectification
@@ -51,7 +52,7 @@ def record_inspection(
     subject: str = "",
 ) -> Inspection:
     """R3.3: the office records an inspection and its rectification demands."""
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以录入督察记录。")
     pilot = _lock(pilot)
     errors: dict[str, str] = {}
@@ -102,7 +103,7 @@ def record_inspection(
 def may_report_rectification(user, rectification: Rectification) -> bool:
     org = user.organisation_id if user.is_authenticated else None
     owner = rectification.organisation
-    return access.role_of(user) is not None and org in (owner.pk, owner.parent_id)
+    return policy.role_of(user) is not None and org in (owner.pk, owner.parent_id)
 
 
 def _lock_rectification(rectification: Rectification) -> Rectification:
@@ -125,6 +126,8 @@ def report_rectification(*, actor, rectification: Rectification, text: str) -> R
         raise ValidationError({"text": "请填写整改情况。"})
     rectification.follow_up = text.strip()
     _save(rectification, actor=actor, reason="报告整改情况")
+    # R3.3: the unit's obligation is its report; its overdue item is resolved now.
+    _resolve(rectification, actor=actor, reason="已报告整改情况", today=None)
     pilot = rectification.inspection.pilot
     _notify(_office(), pilot, f"整改情况报告：{pilot.name}", rectification.follow_up[:200])
     return rectification
@@ -136,7 +139,7 @@ def close_rectification(
 ) -> Rectification:
     """R3.3: the office closes a rectification demand once it is done; from then on it is no
     longer overdue."""
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以确认整改销号。")
     rectification = _lock_rectification(rectification)
     if rectification.closed_on is not None:
@@ -146,4 +149,16 @@ def close_rectification(
     if note.strip():
         rectification.follow_up = (rectification.follow_up + "\n省办意见：" + note.strip()).strip()
     _save(rectification, actor=actor, reason="整改销号")
+    _resolve(rectification, actor=actor, reason="整改销号", today=rectification.closed_on)
     return rectification
+
+
+def _resolve(rectification: Rectification, *, actor, reason: str, today: dt.date | None) -> None:
+    resolve_met(
+        kind=DeadlineKind.RECTIFICATION,
+        pilot_id=rectification.inspection.pilot_id,
+        organisation_id=rectification.organisation_id,
+        actor=actor,
+        reason=reason,
+        today=today,
+    )

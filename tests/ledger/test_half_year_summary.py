@@ -303,6 +303,37 @@ def test_submitting_marks_the_days_late_R2_3(client_for, orgs, department, today
     assert reason == ("报送半年汇总" + (f"（逾期{days_late}天）" if days_late else ""))
 
 
+def test_a_half_year_summary_is_submitted_only_once_its_half_has_ended_R2_3(
+    client_for, personas, orgs, department, today
+):
+    # On 6 December the second half of 2026 is still running: drafting is allowed,
+    # submitting is not, or the department would owe nothing on 15 January.
+    today(D(2026, 12, 6))
+    summary = services.draft_half_year_summary(
+        actor=personas["dept"], organisation=orgs["dept"], year=2026, half=2
+    )
+    with pytest.raises(ValidationError, match="半年结束后方可报送台账汇总"):
+        services.submit_half_year_summary(actor=personas["dept"], summary=summary, data=form_data())
+    response = client_for("dept").post("/ledger/summaries/2026/2/", form_data())
+    assert response.status_code == 200
+    assert "2026年下半年于2026年12月31日结束，半年结束后方可报送台账汇总" in (
+        response.content.decode()
+    )
+    summary.refresh_from_db()
+    assert summary.status == SummaryStatus.DRAFT and summary.submitted_at is None
+    assert not Notification.objects.filter(organisation=orgs["office"]).exists()
+
+    today(D(2026, 12, 31))  # the half's last day: still not over
+    with pytest.raises(ValidationError, match="半年结束后方可报送台账汇总"):
+        services.submit_half_year_summary(actor=personas["dept"], summary=summary, data=form_data())
+
+    today(D(2027, 1, 1))
+    response = client_for("dept").post("/ledger/summaries/2026/2/", form_data())
+    assert response.status_code == 302
+    summary.refresh_from_db()
+    assert (summary.status, summary.days_late) == (SummaryStatus.SUBMITTED, 0)
+
+
 def test_a_summary_needs_an_overview_and_progress_R2_3(client_for, department):
     client = client_for("dept")
 

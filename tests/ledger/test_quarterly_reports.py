@@ -153,6 +153,24 @@ def test_a_quarter_is_reported_once_it_has_ended_R2_3(personas, pilot, today, da
             submit(personas, pilot, 2026, 1)
 
 
+def test_a_quarter_not_yet_ended_is_refused_with_the_reason_and_the_rule_in_force_R2_3(
+    client_for, personas, pilot, today, settings
+):
+    settings.PILOT_QUARTERLY_DUE_DAYS = 20
+    today(D(2026, 6, 30))  # the quarter's last day: not over yet
+
+    with pytest.raises(ValidationError) as excinfo:
+        submit(personas, pilot, 2026, 2)
+
+    message = excinfo.value.messages[0]
+    assert "该季度尚未结束，季度结束后方可报送" in message and "季度结束后20日内" in message
+    response = client_for("dept").post(report_url(pilot, 2026, 2), PROGRESS)
+    assert response.status_code == 200 and "该季度尚未结束" in response.content.decode()
+    assert not QuarterlyReport.objects.filter(quarter=2).exists()
+    today(D(2026, 7, 1))
+    assert submit(personas, pilot, 2026, 2).due_date == D(2026, 7, 20)
+
+
 @pytest.mark.parametrize(
     ("year", "quarter"),
     [(2026, 2), (2025, 4), (2027, 1), (2026, 5), (2026, 0)],

@@ -466,9 +466,11 @@ def test_two_runs_at_once_have_one_effect(orgs, make_pilot, monkeypatch, job):
     runs = list(JobRun.objects.filter(job=job).order_by("finished_at"))
     assert [r.status for r in runs] == [JobStatus.DONE, JobStatus.DONE]
     if job == "flag_overdue":
-        assert [r.counts["flagged"] for r in runs] == [6, 0]
-        assert OverdueEvent.objects.count() == 6
-        assert OverdueEvent.history.count() == 6
+        # Each expired pilot misses closure or extension (R2.4) and, two months after its
+        # end, the acceptance report every pilot that reached its end owes (R3.2).
+        assert [r.counts["flagged"] for r in runs] == [12, 0]
+        assert OverdueEvent.objects.count() == 12
+        assert OverdueEvent.history.count() == 12
     else:
         assert [r.counts["purged"] for r in runs] == [6, 0]
         assert Pilot.history.filter(status=Status.PURGED).count() == 6

@@ -273,8 +273,22 @@ def test_a_corrected_acceptance_report_is_a_new_version_R3_2(make_pilot, persona
     assert AcceptanceReport.objects.filter(pilot=pilot).count() == 2
 
 
-def test_acceptance_report_only_after_closure_R3_2(pilot, personas):
-    with pytest.raises(ValidationError, match="不能报送总结验收报告"):
+def test_acceptance_report_of_a_pilot_still_running_waits_for_its_end_R3_2(pilot, personas):
+    # R3.2 reads "期满后": an active pilot before its end date owes nothing yet (it used to
+    # be refused until closure whatever the date; see test_term_acceptance_owed.py).
+    with pytest.raises(ValidationError, match="期满后方可报送总结验收报告"):
         term.submit_acceptance_report(
-            actor=personas["dept"], pilot=pilot, summary="总结", evaluator=EvaluatorType.SELF
+            actor=personas["dept"],
+            pilot=pilot,
+            summary="总结",
+            evaluator=EvaluatorType.SELF,
+            today=END,
         )
+    report = term.submit_acceptance_report(
+        actor=personas["dept"],
+        pilot=pilot,
+        summary="总结",
+        evaluator=EvaluatorType.SELF,
+        today=END + dt.timedelta(days=1),
+    )
+    assert report.due_date == D(2027, 2, 28)

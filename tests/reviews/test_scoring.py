@@ -15,7 +15,7 @@ from pilots.constants import EvaluatorType, Status
 from reviews import scoring
 from reviews.constants import Rating
 from reviews.evaluations import define_scorecard, record_evaluation
-from reviews.models import Evaluation
+from reviews.models import Evaluation, Scorecard
 
 D = dt.date
 
@@ -191,3 +191,114 @@ def test_a_pilot_not_yet_in_the_ledger_cannot_be_evaluated_R3_2(card, make_pilot
     pilot = make_pilot(status=Status.APPROVED, ledger_since=None)
     with pytest.raises(ValidationError, match="不能录入评估"):
         _evaluate(personas["dept"], pilot, card, (90, 90, 100), 90)
+
+
+# --- consecutive by evaluation date, unrounded stars, the effort share limit (R3.2) ----------
+
+
+def test_a_back_dated_cancellation_is_judged_by_evaluation_date_R3_2(card, pilot, personas, orgs):
+    # Recorded for 30 June first, then one back-dated to 31 March: consecutive by period.
+    june = _evaluate(personas["dept"], pilot, card, (50, 50, 0), 50, on=D(2026, 6, 30))
+    march = _evaluate(personas["dept"], pilot, card, (40, 40, 0), 40, on=D(2026, 3, 31))
+
+    june.refresh_from_db()
+    assert (march.rating, june.rating) == (Rating.CANCELLED, Rating.CANCELLED)
+    assert not march.removal_flagged  # the first of the two
+    assert june.removal_flagged  # the second, by evaluation date
+    assert "按评估日期" in june.history.order_by("-history_id").first().history_change_reason
+    notice = Notification.objects.get(
+        organisation=orgs["office"], subject__startswith="连续两次取消评星"
+    )
+    assert "2026年3月31日和2026年6月30日" in notice.body
+
+
+def test_a_good_evaluation_back_dated_between_two_cancellations_lifts_the_flag_R3_2(
+    card, pilot, personas
+):
+    _evaluate(personas["dept"], pilot, card, (50, 50, 0), 50, on=D(2026, 3, 31))
+    september = _evaluate(personas["dept"], pilot, card, (40, 40, 0), 40, on=D(2026, 9, 30))
+    assert september.removal_flagged
+
+    good = _evaluate(personas["dept"], pilot, card, (90, 90, 100), 90, on=D(2026, 6, 30))
+
+    september.refresh_from_db()
+    assert good.rating == Rating.FIVE and not good.removal_flagged
+    assert not september.removal_flagged
+
+
+@pytest.fixture
+def one_indicator_card(personas):
+    return define_scorecard(
+        actor=personas["office"],
+        name="单指标评分表",
+        indicators=[
+            {"title": "目标完成度", "kind": "constraint", "method": "completion", "weight": 1}
+        ],
+    )
+
+
+def test_stars_come_from_the_unrounded_score_R3_2(one_indicator_card, pilot, personas):
+    # 0.75 × 89.95 + 0.25 × 89.95 = 89.95: shown as 90.0, but below the five-star line of 90.
+    evaluation = _evaluate(
+        personas["dept"], pilot, one_indicator_card, (Decimal("89.95"),), Decimal("89.95")
+    )
+    assert evaluation.score == Decimal("90.0")
+    assert evaluation.rating == Rating.FOUR
+    assert Decimal(evaluation.breakdown["exact_score"]) == Decimal("89.95")
+    result = scoring.evaluate(
+        [
+            scoring.IndicatorInput(
+                "1", "目标完成度", "constraint", "completion", Decimal(1), Decimal("69.96")
+            )
+        ],
+        effort=Decimal("69.9"),
+        effort_share=Decimal(25),
+        thresholds=scoring.Thresholds(),
+    )
+    assert (result.score, result.rating) == (Decimal("69.9"), Rating.CANCELLED)
+
+
+@pytest.mark.parametrize(("share", "ok"), [(25, True), (Decimal("25.01"), False), (50, False)])
+def test_the_effort_share_is_at_most_25_percent_R3_2(personas, share, ok):
+    indicators = [{"title": "甲", "kind": "constraint", "method": "completion", "weight": 1}]
+    if ok:
+        card = define_scorecard(
+            actor=personas["office"], name="占比合规", indicators=indicators, effort_share=share
+        )
+        assert card.effort_share == Decimal(share)
+    else:
+        with pytest.raises(ValidationError, match="不超过25%"):
+            define_scorecard(
+                actor=personas["office"], name="占比超限", indicators=indicators, effort_share=share
+            )
+
+
+def test_the_effort_share_limit_is_a_setting_checked_by_the_form_R3_2(client_for, settings):
+    settings.REVIEW_EFFORT_SHARE_MAX = 20
+    data = {
+        "name": "占比超限的评分表",
+        "effort_share": "25",
+        "five_stars": "90",
+        "four_stars": "80",
+        "three_stars": "70",
+        "ind-TOTAL_FORMS": "1",
+        "ind-INITIAL_FORMS": "0",
+        "ind-MIN_NUM_FORMS": "0",
+        "ind-MAX_NUM_FORMS": "40",
+        "ind-0-title": "环境质量达标率",
+        "ind-0-kind": "constraint",
+        "ind-0-method": "completion",
+        "ind-0-weight": "30",
+    }
+    client = client_for("office")
+    form = client.get("/reviews/scorecards/new/").content.decode()
+    assert "不超过20%" in form
+
+    response = client.post("/reviews/scorecards/new/", data)
+
+    assert response.status_code == 200
+    assert "工作推进、创新与成效占比应在0至20%之间（不超过20%）。" in response.content.decode()
+    assert not Scorecard.objects.exists()
+    assert (
+        client.post("/reviews/scorecards/new/", {**data, "effort_share": "20"}).status_code == 302
+    )

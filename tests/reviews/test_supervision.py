@@ -44,7 +44,7 @@ def test_an_inspection_records_its_demands_and_tells_the_lead_department_R3_3(in
     assert "补齐2025年以来的磋商案件台账" in notice.body and "2026年10月31日" in notice.body
 
 
-def test_an_open_rectification_past_its_deadline_is_flagged_and_closing_resolves_it_R3_3(
+def test_an_open_rectification_past_its_deadline_is_flagged_and_the_report_resolves_it_R3_3(
     inspection, personas
 ):
     rectification = inspection.rectifications.get()
@@ -56,12 +56,18 @@ def test_an_open_rectification_past_its_deadline_is_flagged_and_closing_resolves
     supervision.report_rectification(
         actor=personas["dept"], rectification=rectification, text="台账已补齐。"
     )
+    # The unit's obligation is met by its report: resolved at once, not by the next run.
+    event.refresh_from_db()
+    assert event.resolved_on is not None
+    latest = event.history.order_by("-history_id").first()
+    assert latest.history_change_reason == "已报告整改情况，逾期事项解除"
+    resolved_on = event.resolved_on
     supervision.close_rectification(
         actor=personas["office"], rectification=rectification, today=D(2026, 11, 3)
     )
     jobs.flag_overdue(D(2026, 11, 4))
     event.refresh_from_db()
-    assert event.resolved_on == D(2026, 11, 4)
+    assert event.resolved_on == resolved_on
     rectification.refresh_from_db()
     assert rectification.follow_up == "台账已补齐。"
     assert [h.history_change_reason for h in rectification.history.order_by("history_id")] == [
