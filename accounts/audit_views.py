@@ -9,9 +9,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.access import role_of
 from accounts.constants import AuditAction, Role
 from accounts.models import AuditEvent
+from accounts.roles import role_of
 
 
 def may_read_audit(user) -> bool:

@@ -16,7 +16,7 @@ def organisation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from accounts import access
+    from accounts import roles as policy
     from accounts.audit_views import may_read_audit
     from accounts.constants import Role
     from accounts.notification_views import notices_for
@@ -25,10 +25,12 @@ def organisation(request: HttpRequest) -> dict:
     return {
         "current_org": user.organisation,
         "current_role": user.get_role_display(),
-        "nav_is_office": access.is_office(user),
-        "nav_is_lead": access.role_of(user) == Role.LEAD_DEPARTMENT,
-        "nav_dashboard": access.role_of(user) in DASHBOARD_ROLES,
+        "nav_is_office": policy.is_office(user),
+        "nav_is_lead": policy.role_of(user) == Role.LEAD_DEPARTMENT,
+        "nav_dashboard": policy.role_of(user) in DASHBOARD_ROLES,
         "nav_audit": may_read_audit(user),
+        "nav_is_auditor": policy.is_auditor(user),
+        "nav_users": policy.is_office(user),
         "nav_pilot_library": _pilot_library(request),
         "unread_count": notices_for(user).filter(read_at__isnull=True).count(),
     }

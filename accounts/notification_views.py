@@ -1,5 +1,7 @@
 """The in-app notification list of the user's organisation."""
 
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -8,10 +10,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Notification
+from accounts.roles import is_auditor
+
+# Checks that hide a notice's link from a user who may not open it, filled by the apps that
+# own the linked pages (the pilots' policy registers one in its AppConfig.ready()). Each takes
+# the user and the notices of one page and sets `link_hidden` on those it must hide.
+LINK_GUARDS: list[Callable[[object, list[Notification]], None]] = []
 
 
 def notices_for(user):
-    if user.organisation_id is None:
+    """The notices of the user's organisation addressed to it or to the user. The auditor
+    reads the audit log and receives no business notices."""
+    if user.organisation_id is None or is_auditor(user):
         return Notification.objects.none()
     return Notification.objects.filter(organisation_id=user.organisation_id).filter(
         Q(recipient__isnull=True) | Q(recipient=user)
@@ -21,6 +31,10 @@ def notices_for(user):
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(notices_for(request.user), 50).get_page(request.GET.get("page"))
+    notices = list(page.object_list)
+    for guard in LINK_GUARDS:
+        guard(request.user, notices)
+    page.object_list = notices
     return render(request, "accounts/notifications.html", {"page": page, "query": ""})
 
 

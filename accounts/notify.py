@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.constants import Role
 from accounts.models import Notification, Organisation, User
 
 
@@ -89,7 +90,11 @@ def deliver_email(notice_id: int) -> bool:
     notice = Notification.objects.select_related("organisation").filter(pk=notice_id).first()
     if notice is None or notice.emailed_at is not None:
         return False
-    users = User.objects.filter(organisation=notice.organisation, is_active=True).exclude(email="")
+    users = (
+        User.objects.filter(organisation=notice.organisation, is_active=True)
+        .exclude(email="")
+        .exclude(role=Role.AUDITOR)  # the auditor receives no business notices
+    )
     if notice.recipient_id:
         users = users.filter(pk=notice.recipient_id)
     addresses = list(users.values_list("email", flat=True))

@@ -38,8 +38,8 @@ def rules_page(request: HttpRequest) -> HttpResponse:
 
 
 def _expert_tasks(user):
-    from accounts.access import role_of
     from accounts.constants import Role
+    from accounts.roles import role_of
 
     if role_of(user) != Role.EXPERT:
         return None

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "ledger",
     "reviews",
     "dashboards",
+    "core",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -51,8 +52,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the request or touches the database: control characters in the
+    # path, query, form, JSON body or headers are refused here, bidi controls removed.
+    "core.middleware.RequestEdgeMiddleware",
     # Static files (CSS, JS, ECharts) straight from gunicorn, compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files keep their caching): signed-in answers are not stored.
+    "config.headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
+    # The auditor reads the audit log and nothing else (denied by default, by URL name).
+    "accounts.auditor.AuditorOnlyReadsTheLogMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.AuditDownloadsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -82,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organisation",
+                "pilots.rules.rule_numbers",
             ],
         },
     },
@@ -95,7 +104,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A demo on SQLite serves a few users at once; waiting on a write lock beats failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers wait
+    # their turn instead of failing with "database is locked" when they upgrade.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -197,6 +208,15 @@ CELERY_BEAT_SCHEDULER = "config.beat:SingleBeatScheduler"
 # not hand an unacknowledged task to another worker before that limit has passed.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 55 * 60, minimum=60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 60 * 60, minimum=60)
+# A PDF ledger "生成中" or "排队中" longer than this many minutes was lost with its worker (a
+# live render is killed at CELERY_TASK_TIME_LIMIT): the render job and a starting worker
+# queue it again. A job run "运行中" as long is closed as failed. Never below the limit.
+LEDGER_RENDER_STALE_MINUTES = max(
+    env_int("LEDGER_RENDER_STALE_MINUTES", 90, minimum=1), CELERY_TASK_TIME_LIMIT // 60 + 1
+)
+JOB_RUN_STALE_MINUTES = max(
+    env_int("JOB_RUN_STALE_MINUTES", 90, minimum=1), CELERY_TASK_TIME_LIMIT // 60 + 1
+)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=60),
 }
@@ -217,6 +237,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "改革试点台账 <noreply@
 # --- The regulation's open numbers (DOMAIN rules), shown to the office on /rules/ ---------
 # R2.2: a new pilot is filed within one week of approval.
 PILOT_FILING_DAYS = env_int("PILOT_FILING_DAYS", 7, minimum=1)
+# R1.3: overlap flags recorded per check (best first): a screener judges a few, not a list.
+OVERLAP_MAX_FLAGS = env_int("OVERLAP_MAX_FLAGS", 5, minimum=1)
 # R2.3: quarterly progress is due this many days after the quarter ends.
 PILOT_QUARTERLY_DUE_DAYS = env_int("PILOT_QUARTERLY_DUE_DAYS", 10, minimum=0)
 # R2.3: the half-year summary is due this many days after the half year ends.
@@ -227,6 +249,9 @@ PILOT_PURGE_GRACE_DAYS = env_int("PILOT_PURGE_GRACE_DAYS", 30, minimum=0)
 PILOT_ACCEPTANCE_REPORT_MONTHS = env_int("PILOT_ACCEPTANCE_REPORT_MONTHS", 2, minimum=1)
 # R4.1: the most points one bonus entry may award (or take back, as a correction).
 REVIEW_BONUS_MAX_POINTS = env_int("REVIEW_BONUS_MAX_POINTS", 10, minimum=1)
+# R3.2: the most a scorecard gives work effort, innovation and results, in percent of the score
+# (the demonstration-zone rules: at most 25%).
+REVIEW_EFFORT_SHARE_MAX = env_int("REVIEW_EFFORT_SHARE_MAX", 25, minimum=0)
 # R2.4: closure may be reported from this many days before the end date.
 PILOT_CLOSURE_WINDOW_DAYS = env_int("PILOT_CLOSURE_WINDOW_DAYS", 30, minimum=0)
 # Reminders go out this many days before each deadline (R2.2–R3.2), once per deadline.
@@ -303,6 +328,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 5, minimum=1)
+# A personal API token stops working this many days after it is issued.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 180, minimum=1)
 
 # --- Security headers, cookies and TLS ---------------------------------------------------------
 # Behind TLS in production (DEBUG=false) cookies are secure and HSTS is sent; set
@@ -354,10 +381,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# The number of trusted reverse proxies in front of the application: the client is the
+# rightmost X-Forwarded-For entry they did not write (accounts/network.py), for throttling
+# and for the audit log alike; 0 reads REMOTE_ADDR only.
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 
 # --- Audit log ----------------------------------------------------------------------------------
 # Audit events are never deleted by the product; they are kept at least this many days (the

@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 from django.db.models import Avg, Case, Count, F, Min, Q, Sum, When
 from django.urls import reverse
 
-from accounts.access import role_of
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
 from ledger.models import QuarterlyReport
@@ -37,6 +36,7 @@ from pilots.constants import (
     Tier,
 )
 from pilots.models import Pilot
+from pilots.policy import role_of
 from pilots.selectors import overdue_events_for
 from reviews.constants import Rating
 from reviews.models import BonusPoint, Recognition

@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.access import role_of
 from dashboards import charts, metrics
+from pilots.policy import role_of
 
 logger = logging.getLogger(__name__)
 _QUARTER = re.compile(r"^(20\d\d)Q([1-4])$")

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
 from ledger import services
@@ -22,6 +21,7 @@ from ledger.constants import FilingStatus, LedgerScope, RenderStatus, SummarySta
 from ledger.forms import FilingForm, HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
 from ledger.models import Filing, HalfYearSummary, LedgerRender, QuarterlyReport
 from ledger.selectors import last_ended_quarter, ledger_queryset, next_deadline, owed_quarters
+from pilots import policy
 from pilots.application_views import _content_disposition
 from pilots.constants import Status
 from pilots.views import _attach_errors, _bound, filtered_list
@@ -60,7 +60,7 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
             "query": state.query,
             "query_without_sort": state.query_without_sort,
             "today": today,
-            "is_office": access.is_office(request.user),
+            "is_office": policy.is_office(request.user),
         },
     )
 
@@ -109,7 +109,7 @@ def _filing_initial(pilot) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def filing_create(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not services.may_file(request.user, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送备案。")
     if pilot.status != Status.APPROVED:
@@ -142,7 +142,7 @@ def filing_create(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def filing_list(request: HttpRequest) -> HttpResponse:
     """Filings awaiting the office's confirmation, and the latest ones decided."""
-    visible = Filing.objects.filter(pilot__in=access.visible_pilots(request.user))
+    visible = Filing.objects.filter(pilot__in=policy.visible_pilots(request.user))
     pending = visible.filter(status=FilingStatus.SUBMITTED).select_related(
         "pilot__lead_department", "submitted_by"
     )
@@ -154,13 +154,13 @@ def filing_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ledger/filing_list.html",
-        {"pending": pending, "recent": recent, "is_office": access.is_office(request.user)},
+        {"pending": pending, "recent": recent, "is_office": policy.is_office(request.user)},
     )
 
 
 def _get_filing(user, pk: int) -> Filing:
     filing = get_object_or_404(
-        Filing.objects.select_related("pilot"), pk=pk, pilot__in=access.visible_pilots(user)
+        Filing.objects.select_related("pilot"), pk=pk, pilot__in=policy.visible_pilots(user)
     )
     return filing
 
@@ -211,7 +211,7 @@ def _serve(field_file, filename: str = "") -> FileResponse:
 @login_required
 def pilot_reports(request: HttpRequest, code: str) -> HttpResponse:
     """A pilot's quarterly reports with every version, and the quarters still owed."""
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     reports = list(
         pilot.quarterly_reports.select_related("submitted_by").order_by(
             "-year", "-quarter", "-version"
@@ -235,7 +235,7 @@ def pilot_reports(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not services.may_report(request.user, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送季度进展。")
     current = pilot.quarterly_reports.filter(year=year, quarter=quarter, is_current=True).first()
@@ -277,7 +277,7 @@ def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> H
 @login_required
 def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
     report = get_object_or_404(
-        QuarterlyReport, pk=pk, pilot__in=access.visible_pilots(request.user)
+        QuarterlyReport, pk=pk, pilot__in=policy.visible_pilots(request.user)
     )
     return _serve(report.attachment)
 
@@ -289,12 +289,12 @@ TODO_PER_PAGE = 50
 def todo(request: HttpRequest) -> HttpResponse:
     """A lead department's to-do list: pilots to file (R2.2) and exactly the quarterly reports
     it owes (R2.3), oldest first."""
-    if access.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
+    if policy.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
         raise PermissionDenied("待办报送清单仅供牵头部门使用。")
     org = request.user.organisation
     today = timezone.localdate()
     to_file = (
-        access.visible_pilots(request.user)
+        policy.visible_pilots(request.user)
         .filter(status=Status.APPROVED)
         .filter(Q(lead_department=org) | Q(lead_department__parent=org))
         .order_by("approval_date", "code")
@@ -334,9 +334,9 @@ def summary_list(request: HttpRequest) -> HttpResponse:
 
     today = timezone.localdate()
     periods = _half_years(today)
-    if access.is_office(request.user):
+    if policy.is_office(request.user):
         departments = services.lead_departments()
-    elif access.role_of(request.user) == Role.LEAD_DEPARTMENT and request.user.organisation:
+    elif policy.role_of(request.user) == Role.LEAD_DEPARTMENT and request.user.organisation:
         departments = [request.user.organisation]
     else:
         raise PermissionDenied("半年汇总由牵头部门报送、省办查看。")
@@ -372,14 +372,14 @@ def summary_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ledger/summary_list.html",
-        {"table": table, "is_office": access.is_office(request.user)},
+        {"table": table, "is_office": policy.is_office(request.user)},
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
-    if access.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
+    if policy.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
         raise PermissionDenied("只有牵头部门可以起草和报送半年汇总。")
     if half not in (1, 2):
         raise Http404("半年参数无效。")
@@ -417,7 +417,7 @@ def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
 def summary_detail(request: HttpRequest, pk: int) -> HttpResponse:
     summary = get_object_or_404(HalfYearSummary.objects.select_related("organisation"), pk=pk)
     own = request.user.organisation_id == summary.organisation_id
-    if not (access.is_office(request.user) or own):
+    if not (policy.is_office(request.user) or own):
         raise Http404("未找到该半年汇总。")
     return render(request, "ledger/summary_view.html", {"summary": summary})
 
@@ -426,18 +426,18 @@ def summary_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_departments(user):
-    if access.is_office(user):
+    if policy.is_office(user):
         return Organisation.objects.filter(kind=OrgKind.DEPARTMENT).order_by("sort_order", "code")
-    if access.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
+    if policy.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
         return Organisation.objects.filter(pk=user.organisation_id)
     return Organisation.objects.none()
 
 
 def visible_renders(user):
     """The office sees every PDF ledger; a lead department those of its own department."""
-    if access.is_office(user):
+    if policy.is_office(user):
         return LedgerRender.objects.all()
-    if access.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
+    if policy.role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id:
         return LedgerRender.objects.filter(department_id=user.organisation_id)
     return LedgerRender.objects.none()
 
@@ -448,13 +448,13 @@ def render_list(request: HttpRequest) -> HttpResponse:
     from ledger.pdf import request_render
 
     departments = _render_departments(request.user)
-    if not departments.exists() and not access.is_office(request.user):
+    if not departments.exists() and not policy.is_office(request.user):
         raise PermissionDenied("PDF台账由省办和牵头部门生成。")
     year, quarter = last_ended_quarter(timezone.localdate())
     form = RenderRequestForm(
         _bound(request), departments=departments, initial={"year": year, "quarter": quarter}
     )
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         form.fields["department"].required = True
         form.fields["department"].empty_label = None
     if request.method == "POST" and form.is_valid():

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from pilots import services
+from pilots import policy, services
 from pilots.models import (
     AcceptanceReport,
     ClosureReport,
@@ -49,10 +49,21 @@ class PilotAdmin(SimpleHistoryAdmin):
         "purge_reason",
         "status_before_purge",
         "restored_on",
+        # Files go through the pages, whose upload checks refuse hostile content.
+        "plan_attachment",
     )
     autocomplete_fields = ("lead_department",)
     filter_horizontal = ("regions", "participating_units")
     inlines = [MilestoneInline]
+
+    def get_queryset(self, request):
+        # The access policy decides here too: a staff account sees only what it may see.
+        return super().get_queryset(request).restrict(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not policy.can(request.user, obj, policy.Act.CHANGE):
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_add_permission(self, request):
         # New pilots come from applications or the direct-entry page (R2.2), which run the
@@ -92,7 +103,9 @@ class ReadOnlyMixin:
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
-    pass
+    def get_queryset(self, request):
+        # Records of a pilot are visible exactly when the pilot is (the access policy).
+        return policy.related_to_visible(super().get_queryset(request), request.user)
 
 
 @admin.register(ClosureReport, ExtensionRequest)

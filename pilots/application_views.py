@@ -7,16 +7,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
 from accounts.constants import OrgKind
 from accounts.models import Organisation
-from pilots import workflow
+from pilots import policy, workflow
 from pilots.constants import Origin, OverlapVerdict, Stage, Status
 from pilots.forms import (
     ApplicationForm,
@@ -45,18 +45,25 @@ def _content_disposition(filename: str) -> str:
 
 @login_required
 def call_list(request: HttpRequest) -> HttpResponse:
-    calls = Call.objects.filter(is_cancelled=False).annotate(n=Count("applications"))
+    # The count is of the applications the viewer may see (N3: another unit's drafts and
+    # unendorsed applications are not even counted).
+    visible = policy.visible_pilots(request.user).filter(call=OuterRef("pk"))
+    calls = Call.objects.filter(is_cancelled=False).annotate(
+        n=Coalesce(
+            Subquery(visible.order_by().values("call").annotate(c=Count("pk")).values("c")), 0
+        )
+    )
     return render(
         request,
         "pilots/call_list.html",
-        {"calls": calls, "now": timezone.now(), "can_open": access.can_open_call(request.user)},
+        {"calls": calls, "now": timezone.now(), "can_open": policy.can_open_call(request.user)},
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_create(request: HttpRequest) -> HttpResponse:
-    if not access.can_open_call(request.user):
+    if not policy.can_open_call(request.user):
         raise PermissionDenied("只有省办可以发布申报批次。")
     form = CallForm(_bound(request))
     if request.method == "POST" and form.is_valid():
@@ -98,8 +105,8 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "call": call,
             "applications": applications,
             "quota_rows": quota_rows,
-            "can_apply": access.can_apply(request.user) and call.is_open(),
-            "can_export": access.is_office(request.user)
+            "can_apply": policy.can_apply(request.user) and call.is_open(),
+            "can_export": policy.is_office(request.user)
             or request.user.role in ("prefecture", "lead_department"),
         },
     )
@@ -117,7 +124,7 @@ def _quota_rows(user, call: Call) -> list[dict]:
     prefectures = Organisation.objects.filter(kind=OrgKind.PREFECTURE).order_by(
         "sort_order", "code"
     )
-    if not access.is_office(user):
+    if not policy.is_office(user):
         if user.organisation is None or user.organisation.kind != OrgKind.PREFECTURE:
             return []
         prefectures = prefectures.filter(pk=user.organisation_id)
@@ -156,7 +163,7 @@ def call_export(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def application_create(request: HttpRequest, pk: int) -> HttpResponse:
     call = _get_call(pk)
-    if not access.can_apply(request.user):
+    if not policy.can_apply(request.user):
         raise PermissionDenied("只有设区市局或县（市、区）局可以填报申报表。")
     if not call.is_open():
         messages.error(request, "该申报批次已截止，不能再填报。")
@@ -204,7 +211,7 @@ def _after_save(request: HttpRequest, pilot: Pilot) -> HttpResponse:
 @login_required
 @require_POST
 def application_submit(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     try:
         workflow.submit_application(actor=request.user, pilot=pilot)
     except ValidationError as exc:
@@ -217,7 +224,7 @@ def application_submit(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def application_withdraw(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     try:
         workflow.withdraw_application(
             actor=request.user, pilot=pilot, reason=request.POST.get("reason", "")[:500]
@@ -231,12 +238,12 @@ def application_withdraw(request: HttpRequest, code: str) -> HttpResponse:
 
 def _screening_role(user, pilot: Pilot) -> str | None:
     """Which party the user screens as at the application's current state, if any."""
-    if pilot.status == Status.SUBMITTED and access.is_screening_prefecture(user, pilot):
+    if pilot.status == Status.SUBMITTED and policy.is_screening_prefecture(user, pilot):
         return Stage.PREFECTURE
     if pilot.status == Status.ENDORSED:
-        if access.is_office(user):
+        if policy.is_office(user):
             return Stage.OFFICE
-        if access.is_lead_department_of(user, pilot):
+        if policy.is_lead_department_of(user, pilot):
             return Stage.DEPARTMENT
     return None
 
@@ -259,7 +266,7 @@ DECISIONS = {
 
 def _expert_summary(user, pilot):
     """N3: for the office deciding, the experts' scores, mean and spread side by side."""
-    if not access.is_office(user):
+    if not policy.is_office(user):
         return None
     from reviews.expert import summary
 
@@ -272,7 +279,7 @@ def _expert_summary(user, pilot):
 def application_screen(request: HttpRequest, code: str) -> HttpResponse:
     """The screening page: the R1.1 checklist, the R1.3 overlap flags with their verdicts, and
     the decisions open to the user's party (prefecture N3, lead department N2, office)."""
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     stage = _screening_role(request.user, pilot)
     if stage is None:
         raise PermissionDenied("该申报当前不需要您所在单位把关。")
@@ -305,7 +312,7 @@ def application_screen(request: HttpRequest, code: str) -> HttpResponse:
             else:
                 messages.success(request, f"已{decisions[action][0]}。")
                 return redirect(pilot)
-    flags = list(pilot.overlap_flags.select_related("other__lead_department").order_by("-score"))
+    flags = policy.overlap_flags_for(request.user, pilot)
     return render(
         request,
         "pilots/application_screen.html",
@@ -320,7 +327,9 @@ def application_screen(request: HttpRequest, code: str) -> HttpResponse:
             ],
             "flags": flags,
             "verdict_form": OverlapVerdictForm(),
-            "pending_flags": sum(1 for f in flags if f.verdict == OverlapVerdict.PENDING),
+            "pending_flags": sum(
+                1 for f in flags if f.verdict == OverlapVerdict.PENDING and not f.hidden
+            ),
             "opinions": pilot.opinions.select_related("organisation", "author"),
             "regions": pilot.regions.all(),
             "milestones": pilot.milestones.filter(is_removed=False),
@@ -370,7 +379,7 @@ def _decide(user, pilot, stage, action, form, checklist) -> None:
 @login_required
 @require_POST
 def overlap_verdict(request: HttpRequest, code: str, flag_id: int) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     flag = get_object_or_404(OverlapFlag, pk=flag_id, pilot=pilot)
     form = OverlapVerdictForm(request.POST)
     if not form.is_valid():
@@ -386,7 +395,7 @@ def overlap_verdict(request: HttpRequest, code: str, flag_id: int) -> HttpRespon
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
-            messages.success(request, f"已记录对 {flag.other.code} 的判定。")
+            messages.success(request, "已记录判定。")
     return redirect("pilots:screen", code=pilot.code)
 
 
@@ -395,7 +404,7 @@ def application_pdf(request: HttpRequest, code: str) -> HttpResponse:
     """The filled application form as a printable PDF."""
     from pilots.documents import application_pdf as render_pdf
 
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if pilot.origin != Origin.CALL:
         raise Http404("该试点不是通过申报批次产生的，没有申报表。")
     response = HttpResponse(render_pdf(pilot), content_type="application/pdf")

@@ -16,11 +16,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.access import role_of
 from accounts.constants import Role
 from accounts.models import CalendarToken
 from pilots.deadlines import open_deadlines
 from pilots.models import Call, Pilot
+from pilots.policy import role_of
 from pilots.selectors import responsible_org_ids
 
 FEED_PAST_DAYS = 30
@@ -37,6 +37,11 @@ class Entry:
     key: str
 
 
+# Where a deadline of each kind is met, for a user who may not open the pilot itself: filled
+# by the apps that own those pages in their AppConfig.ready() (kind → URL name).
+WORK_PAGES: dict[str, str] = {}
+
+
 def _org_ids(user) -> list[int] | None:
     """Whose deadlines the user sees: None for all (the office)."""
     ids = responsible_org_ids(user)
@@ -51,10 +56,12 @@ def entries(user, start: dt.date, stop: dt.date) -> list[Entry]:
     orgs = _org_ids(user)
     if orgs != []:
         dues = open_deadlines(due_from=start, due_before=stop, organisation_ids=orgs)
+        # A deadline links to its pilot only for a user who may open the pilot (the access
+        # policy); otherwise to the page where the user meets it.
         codes = dict(
-            Pilot.objects.filter(pk__in={d.pilot_id for d in dues if d.pilot_id}).values_list(
-                "pk", "code"
-            )
+            Pilot.objects.restrict(user)
+            .filter(pk__in={d.pilot_id for d in dues if d.pilot_id})
+            .values_list("pk", "code")
         )
         found += [
             Entry(
@@ -64,7 +71,7 @@ def entries(user, start: dt.date, stop: dt.date) -> list[Entry]:
                 clause=d.clause,
                 url=reverse("pilots:detail", args=[codes[d.pilot_id]])
                 if d.pilot_id in codes
-                else reverse("pilots:overdue"),
+                else reverse(WORK_PAGES.get(d.kind, "pilots:overdue")),
                 key=d.key,
             )
             for d in dues

@@ -35,7 +35,7 @@ def pilot_plan_path(instance: Pilot, filename: str) -> str:
 class PilotQuerySet(models.QuerySet):
     def restrict(self, user, action: str = "view") -> PilotQuerySet:
         """The one gate: pilots this user may see (action="view") or change."""
-        from accounts.access import pilot_filter
+        from pilots.policy import pilot_filter
 
         return self.filter(pilot_filter(user, action))
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
-from accounts.access import role_of
 from accounts.constants import Role
 from pilots import rules
 from pilots.constants import Status
 from pilots.models import ClosureReport, ExtensionRequest, OverdueEvent, Pilot
+from pilots.policy import role_of
 
 # ?sort= values the pilot list accepts → ORDER BY.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -123,7 +123,7 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
             to_file = to_file.filter(Q(lead_department=org) | Q(lead_department__parent=org))
         sections.append(
             WorkSection(
-                title="待备案试点（批复后7日内报送备案表）"
+                title=f"待备案试点（{rules.numbers().filing}报送备案表）"
                 if role == Role.LEAD_DEPARTMENT
                 else "已批复、尚未备案的试点",
                 clause="R2.2",
@@ -158,7 +158,7 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
         owed = owed_reports(user.organisation, today)
         sections.append(
             WorkSection(
-                title="应报未报的季度进展（季度结束后10日内）",
+                title=f"应报未报的季度进展（{rules.numbers().quarterly}）",
                 clause="R2.3",
                 items=[
                     WorkItem(

@@ -16,11 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import access
-from accounts.constants import Role
+from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
-from pilots import rules
-from pilots.constants import Origin, Status
+from pilots import policy, rules
+from pilots.constants import LEDGER_STATES, Origin, Status
 from pilots.models import CodeSequence, Milestone, Pilot
 
 
@@ -121,12 +120,12 @@ def enter_pilot(
     """R2.2: a lead department enters a pilot deployed by the state, a ministry or the province,
     or one it runs itself; it enters the life cycle at *approved* and must then be filed
     within a week. The approval's authority, document number and date are required."""
-    if not access.can_enter_pilot(actor):
+    if not policy.can_enter_pilot(actor):
         raise PermissionDenied("只有省级牵头联系部门或省办可以直接录入试点。")
     pilot = Pilot(**data)
     if pilot.origin == Origin.CALL:
         raise ValidationError({"origin": "申报批次产生的试点须通过申报流程，不能直接录入。"})
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         _require_own_lead(
             actor, pilot.lead_department_id, "只能录入本部门（或本部门处室）牵头的试点。"
         )
@@ -160,14 +159,12 @@ def _require_own_lead(actor, lead_id: int | None, message: str) -> None:
 
 
 def _reindex_on_commit(pilot: Pilot) -> None:
-    """Keep the overlap index (R1.3) in step with the pilot's text."""
+    """R1.3 on direct entry and on every change of content: once committed, keep the overlap
+    index in step with the pilot's text and, for a pilot in the library (not a draft), flag
+    the pilots it may duplicate."""
+    from pilots import overlap
 
-    def _index() -> None:
-        from pilots import overlap
-
-        overlap.index_pilot(pilot)
-
-    transaction.on_commit(_index)
+    overlap.check_on_commit(pilot, library_only=True)
 
 
 @transaction.atomic
@@ -196,7 +193,7 @@ def update_pilot(
             MilestoneData(m.due_date, m.title, m.reached_on)
             for m in locked.milestones.filter(is_removed=False)
         ]
-    if ("lead_department" in data or "lead_department_id" in data) and access.role_of(
+    if ("lead_department" in data or "lead_department_id" in data) and policy.role_of(
         actor
     ) == Role.LEAD_DEPARTMENT:
         _require_own_lead(actor, locked.lead_department_id, "不能把试点改为其他部门牵头。")
@@ -209,4 +206,164 @@ def update_pilot(
         locked.participating_units.set(participating_units)
     _replace_milestones(locked, milestones, actor=actor)
     _reindex_on_commit(locked)
+    return locked
+
+
+# Fields of a ledger pilot's record the office may correct (R2.3: the office keeps the
+# ledger). The lead department, the ledger date and the state are not among them: each has
+# its own step (filing, closure, extension), and none exists yet for moving the lead.
+LEDGER_CORRECTABLE = (
+    "name",
+    "field",
+    "kind",
+    "origin",
+    "implementing_body",
+    "start_date",
+    "end_date",
+    "approval_doc_number",
+    "approval_date",
+)
+
+
+def ledger_correction_errors(
+    *,
+    pilot: Pilot,
+    data: dict,
+    regions: Iterable[Organisation] | None = None,
+    today: dt.date | None = None,
+    region_ids: set[int] | None = None,
+    milestone_dates: Sequence[dt.date] | None = None,
+) -> dict[str, list[str]]:
+    """What keeps `data` (field → new value) and `regions` from being written to a ledger
+    pilot, as {field: [Chinese message]}; empty when the correction may be made. Shared by
+    `correct_ledger_pilot` and the Excel import's preview, so both refuse the same rows.
+    `region_ids` and `milestone_dates` may be given when already loaded (the pilot's regions
+    and live milestones' dates)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    today = today or timezone.localdate()
+    if pilot.status not in LEDGER_STATES:
+        add(
+            "status",
+            f"该试点当前为「{pilot.get_status_display()}」，不在台账中，不能更正台账信息。",
+        )
+    if "status" in data and data["status"] != pilot.status:
+        add("status", "状态变更须通过备案、销号或延期流程办理，不能更改。")
+    lead = data.get("lead_department")
+    if lead is not None and getattr(lead, "pk", lead) != pilot.lead_department_id:
+        add(
+            "lead_department",
+            f"已列入台账试点的牵头部门不能更改（系统中为「{pilot.lead_department.name}」）。",
+        )
+    if "ledger_since" in data and data["ledger_since"] != pilot.ledger_since:
+        shown = rules.format_cn_date(pilot.ledger_since) or "空"
+        add(
+            "ledger_since",
+            f"列入台账日期以省办确认备案为准，不能更改（系统中为{shown}）。",
+        )
+    unknown = set(data) - set(LEDGER_CORRECTABLE) - {"status", "lead_department", "ledger_since"}
+    for name in sorted(unknown):
+        add(name, "该项不能通过台账更正修改。")
+    end = data.get("end_date")
+    if end is not None and end > pilot.end_date:
+        add(
+            "end_date",
+            "延长期限须通过延期申请（第二条第（四）项），由省办批准；批准的结束日期为"
+            f"{rules.format_cn_date(pilot.end_date)}，不能改为更晚的日期。",
+        )
+    approved = data.get("approval_date", pilot.approval_date)
+    if "approval_date" in data and approved and approved > today:
+        add("approval_date", "批复日期不能晚于今天。")
+    elif (
+        "approval_date" in data
+        and approved
+        and pilot.ledger_since
+        and pilot.ledger_since < approved
+    ):
+        add("approval_date", "批复日期不能晚于列入台账日期（先批复、后备案列入台账）。")
+    if regions is not None:
+        current = (
+            region_ids
+            if region_ids is not None
+            else set(pilot.regions.values_list("pk", flat=True))
+        )
+        for org in regions:
+            if org.kind not in (OrgKind.PREFECTURE, OrgKind.COUNTY):
+                add("regions", f"「{org.name}」不是设区市或县（市、区）。")
+            elif not org.is_active and org.pk not in current:
+                add("regions", f"「{org.name}」已停用，不能新增为试点地区。")
+    if not errors.get("end_date"):
+        kind = data.get("kind", pilot.kind)
+        milestones = (
+            list(milestone_dates)
+            if milestone_dates is not None
+            else [m.due_date for m in pilot.milestones.filter(is_removed=False)]
+        )
+        try:
+            rules.validate_term(
+                kind=kind,
+                start=data.get("start_date", pilot.start_date),
+                end=data.get("end_date", pilot.end_date),
+                milestone_dates=milestones,
+            )
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                # A ledger pilot imported without milestones is completed on its page; the
+                # correction does not add to what is missing there.
+                if name == "__all__" and not milestones:
+                    continue
+                for message in messages:
+                    add("end_date" if name == "__all__" else name, message)
+    return errors
+
+
+@transaction.atomic
+def correct_ledger_pilot(
+    *,
+    actor,
+    pilot: Pilot,
+    data: dict,
+    regions: Iterable[Organisation] | None = None,
+    reason: str,
+) -> Pilot:
+    """R2.3: the office corrects the record of a pilot in the ledger (a name, a document
+    number, a shorter term, its regions …). An end date later than the approved one is an
+    extension (R2.4, `pilots.term.request_extension`), never a correction; the lead
+    department, the ledger date and the state are not changed here. Every changed field is
+    saved once, with history by `actor` and `reason`."""
+    if not policy.is_office(actor):
+        raise PermissionDenied("只有省办可以更正台账信息。")
+    if not reason.strip():
+        raise ValidationError({"reason": "请填写更正原因，记入变更历史。"})
+    locked = (
+        Pilot.objects.select_for_update(of=("self",))
+        .select_related("lead_department")
+        .get(pk=pilot.pk)
+    )
+    regions = list(regions) if regions is not None else None
+    errors = ledger_correction_errors(pilot=locked, data=data, regions=regions)
+    if errors:
+        raise ValidationError(errors)
+    changed = [name for name, value in data.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, data[name])
+    if changed:
+        # Only the changed fields are checked: a ledger pilot may lack what its page adds.
+        locked.full_clean(
+            exclude=[f.name for f in Pilot._meta.fields if f.name not in changed],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        _save_with_history(locked, actor=actor, reason=reason, update_fields=changed)
+    if regions is not None and {o.pk for o in regions} != set(
+        locked.regions.values_list("pk", flat=True)
+    ):
+        locked._history_user = actor
+        locked._change_reason = reason
+        locked.regions.set(regions)
+    if changed:
+        _reindex_on_commit(locked)
     return locked

@@ -14,10 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts import access
 from accounts.models import Organisation
 from ledger.services import may_file
-from pilots import services
+from pilots import policy, rules, services
 from pilots.constants import APPROVED_OR_LATER, Origin, Status
 from pilots.forms import (
     ApplicationForm,
@@ -111,7 +110,7 @@ def pilot_list(request: HttpRequest) -> HttpResponse:
             "sort": state.sort,
             "query": state.query,
             "query_without_sort": state.query_without_sort,
-            "can_enter": access.can_enter_pilot(request.user),
+            "can_enter": policy.can_enter_pilot(request.user),
         },
     )
 
@@ -133,7 +132,7 @@ def _per_page(request: HttpRequest) -> int:
 
 @login_required
 def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     milestones = list(pilot.milestones.filter(is_removed=False))
     regions = list(pilot.regions.select_related("parent"))
     participants = list(pilot.participating_units.all())
@@ -157,14 +156,15 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
     context["can_evaluate"] = pilot.status in EVALUATED_STATES and may_evaluate(request.user, pilot)
     context.update(_promotion_context(request.user, pilot))
     context.update(_supervision_context(request.user, pilot))
-    context["user_is_office"] = access.is_office(request.user)
+    context["user_is_office"] = policy.is_office(request.user)
+    # R1.3: overlaps are checked wherever a pilot enters, so every pilot shows its flags.
+    context["flags"] = policy.overlap_flags_for(request.user, pilot)
     if pilot.origin == Origin.CALL:
         from pilots.application_views import _screening_role
 
-        is_applicant = access.is_applicant(request.user, pilot)
+        is_applicant = policy.is_applicant(request.user, pilot)
         context.update(
             {
-                "flags": pilot.overlap_flags.select_related("other").order_by("-score"),
                 "opinions": pilot.opinions.select_related("organisation", "author"),
                 "checklists": pilot.checklists.select_related("organisation", "author"),
                 "can_submit": is_applicant and pilot.status in (Status.DRAFT, Status.RETURNED),
@@ -183,8 +183,8 @@ def _promotion_context(user, pilot) -> dict:
 
     if pilot.status not in PROMOTED_STATES:
         return {"promotion_panel": False}
-    can_report = access.is_lead_department_of(user, pilot)
-    can_recognise = access.is_office(user)
+    can_report = policy.is_lead_department_of(user, pilot)
+    can_recognise = policy.is_office(user)
     return {
         "promotion_panel": True,
         "promotion_reports": list(
@@ -213,7 +213,7 @@ def _supervision_context(user, pilot) -> dict:
         for r in inspection.rectifications.all():
             r.days_late = (today - r.due_date).days if r.closed_on is None else 0
             r.can_report = r.closed_on is None and may_report_rectification(user, r)
-    office = access.is_office(user)
+    office = policy.is_office(user)
     return {
         "inspections": inspections,
         "can_inspect": office and pilot.status in APPROVED_OR_LATER,
@@ -263,7 +263,7 @@ def _form_context(form, formset, **extra):
 @require_http_methods(["GET", "POST"])
 def pilot_create(request: HttpRequest) -> HttpResponse:
     """R2.2: a lead department enters a state-, ministry- or department-deployed pilot."""
-    if not access.can_enter_pilot(request.user):
+    if not policy.can_enter_pilot(request.user):
         raise PermissionDenied("只有省级牵头联系部门或省办可以直接录入试点。")
     form = PilotForm(_bound(request), request.FILES or None, user=request.user)
     formset = MilestoneFormSet(_bound(request), prefix="ms")
@@ -280,7 +280,9 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _attach_errors(form, exc)
         else:
-            messages.success(request, f"已录入试点 {pilot.code}，请在批复后7日内完成备案。")
+            messages.success(
+                request, f"已录入试点 {pilot.code}，请在{rules.numbers().filing}完成备案。"
+            )
             return redirect(pilot)
     return render(request, "pilots/pilot_form.html", _form_context(form, formset, creating=True))
 
@@ -290,7 +292,7 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
 def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
     """Edit a pilot's content: a draft or returned application (the 申报表), or a directly
     entered pilot before filing."""
-    pilot = access.get_pilot_for(request.user, code, "change")
+    pilot = policy.get_pilot_for(request.user, code, "change")
     is_application = pilot.origin == Origin.CALL
     initial_ms = [
         {"due_date": m.due_date, "title": m.title, "reached_on": m.reached_on}
@@ -355,7 +357,7 @@ def _attach_errors(form, exc: ValidationError) -> None:
 @login_required
 def pilot_plan(request: HttpRequest, code: str) -> FileResponse:
     """The pilot plan attachment, only through the access gate."""
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not pilot.plan_attachment:
         raise Http404("该试点未上传试点方案。")
     try:

@@ -18,11 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import access
 from accounts.constants import OrgKind
 from accounts.models import Organisation
 from accounts.notify import notify
-from pilots import rules
+from pilots import policy, rules
 from pilots.constants import (
     SCREENING_CRITERIA,
     Decision,
@@ -57,7 +56,7 @@ def open_call(
     description: str = "",
 ) -> Call:
     """N3: the office opens a call with the fields it covers, a deadline and a quota."""
-    if not access.can_open_call(actor):
+    if not policy.can_open_call(actor):
         raise PermissionDenied("只有省办可以发布申报批次。")
     errors: dict[str, str] = {}
     if not title.strip():
@@ -157,10 +156,12 @@ def _require_all_met(checklist: ScreeningChecklist, action: str) -> None:
         )
 
 
-def _require_overlaps_decided(pilot: Pilot, action: str) -> None:
+def _require_overlaps_decided(pilot: Pilot, action: str, *, actor) -> None:
     """R1.3: every flagged overlap carries the screener's verdict before the application
-    moves on; one judged a duplicate to be refused blocks it."""
-    verdicts = set(pilot.overlap_flags.values_list("verdict", flat=True))
+    moves on; one judged a duplicate to be refused blocks it. A flag against a pilot the
+    screener may not see is the office's to decide: it does not hold the screener up."""
+    flags = policy.overlap_flags_for(actor, pilot)
+    verdicts = {f.verdict for f in flags if not f.hidden}
     if OverlapVerdict.PENDING in verdicts:
         raise ValidationError(
             {"overlap": f"还有未判定的重复交叉提示（第一条第（三）项），请逐项判定后再{action}。"}
@@ -181,7 +182,7 @@ def _notify(org: Organisation | None, pilot: Pilot, subject: str, body: str = ""
 
 
 def _prefecture(pilot: Pilot) -> Organisation | None:
-    pid = access.prefecture_id_of(pilot)
+    pid = policy.prefecture_id_of(pilot)
     return pilot.applicant if pid == pilot.applicant_id else pilot.applicant.parent
 
 
@@ -200,7 +201,7 @@ def create_application(
 ) -> Pilot:
     """N3: a county or prefecture bureau drafts an application (申报表) in an open call. The
     draft may be saved incomplete; the entry elements are checked on submission."""
-    if not access.can_apply(actor):
+    if not policy.can_apply(actor):
         raise PermissionDenied("只有设区市局或县（市、区）局可以填报申报表。")
     if not call.is_open():
         raise ValidationError("该申报批次已截止或已撤销，不能再填报。")
@@ -232,7 +233,7 @@ def submit_application(*, actor, pilot: Pilot) -> Pilot:
     entry element must be stated; R1.2: the term and milestones must hold; R1.3: possible
     overlaps with existing pilots are flagged for the screener."""
     pilot = _lock(pilot)
-    if not access.is_applicant(actor, pilot):
+    if not policy.is_applicant(actor, pilot):
         raise PermissionDenied("只有申报单位可以提交本申报。")
     _require_state(pilot, Status.DRAFT, Status.RETURNED, action="提交")
     if pilot.call_id and not pilot.call.is_open():
@@ -271,7 +272,7 @@ def _flag_overlaps_on_commit(pilot: Pilot) -> None:
 def withdraw_application(*, actor, pilot: Pilot, reason: str = "") -> Pilot:
     """The applicant withdraws its application before the office decides; kept, never deleted."""
     pilot = _lock(pilot)
-    if not access.is_applicant(actor, pilot):
+    if not policy.is_applicant(actor, pilot):
         raise PermissionDenied("只有申报单位可以撤回本申报。")
     _require_state(pilot, Status.DRAFT, Status.SUBMITTED, Status.RETURNED, action="撤回")
     pilot.status = Status.WITHDRAWN
@@ -292,7 +293,7 @@ def withdraw_application(*, actor, pilot: Pilot, reason: str = "") -> Pilot:
 
 
 def _require_prefecture(actor, pilot: Pilot) -> None:
-    if not access.is_screening_prefecture(actor, pilot):
+    if not policy.is_screening_prefecture(actor, pilot):
         raise PermissionDenied("只有申报单位所在的设区市局可以把关本申报。")
 
 
@@ -365,7 +366,7 @@ def prefecture_endorse(
             f"本批次每个设区市推荐不超过{call.prefecture_quota}项，"
             f"贵局已推荐{used}项，不能再推荐（第三条）。"
         )
-    _require_overlaps_decided(pilot, "推荐")
+    _require_overlaps_decided(pilot, "推荐", actor=actor)
     checklist_row = _record_checklist(pilot, actor=actor, stage=Stage.PREFECTURE, answers=checklist)
     _require_all_met(checklist_row, "推荐")
     pilot.status = Status.ENDORSED
@@ -401,7 +402,7 @@ def department_opinion(
     """N2: the lead department of the field screens an endorsed application and gives its
     opinion, with the R1.1 checklist. The state does not change; the office decides."""
     pilot = _lock(pilot)
-    if not access.is_lead_department_of(actor, pilot):
+    if not policy.is_lead_department_of(actor, pilot):
         raise PermissionDenied("只有本试点的省级牵头联系部门可以提出把关意见。")
     text = _require_reason(text, "把关意见")
     _require_state(pilot, Status.ENDORSED, action="提出把关意见")
@@ -427,7 +428,7 @@ def department_opinion(
 
 
 def _require_office(actor) -> None:
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以审定申报。")
 
 
@@ -462,7 +463,7 @@ def office_approve(
         errors["approval_date"] = "批复日期不能晚于今天。"
     if errors:
         raise ValidationError(errors)
-    _require_overlaps_decided(pilot, "批复")
+    _require_overlaps_decided(pilot, "批复", actor=actor)
     checklist_row = _record_checklist(pilot, actor=actor, stage=Stage.OFFICE, answers=checklist)
     _require_all_met(checklist_row, "批复")
     pilot.status = Status.APPROVED
@@ -536,9 +537,9 @@ def office_return(*, actor, pilot: Pilot, reason: str) -> Pilot:
 
 def can_decide_overlap(actor, pilot: Pilot) -> bool:
     if pilot.status == Status.SUBMITTED:
-        return access.is_screening_prefecture(actor, pilot) or access.is_office(actor)
+        return policy.is_screening_prefecture(actor, pilot) or policy.is_office(actor)
     if pilot.status == Status.ENDORSED:
-        return access.is_office(actor) or access.is_lead_department_of(actor, pilot)
+        return policy.is_office(actor) or policy.is_lead_department_of(actor, pilot)
     return False
 
 
@@ -553,6 +554,8 @@ def decide_overlap(*, actor, flag: OverlapFlag, verdict: str, note: str = "") ->
     )
     if not can_decide_overlap(actor, flag.pilot):
         raise PermissionDenied("您当前无权判定该重复交叉提示。")
+    if not policy.may_decide_overlap(actor, flag):
+        raise PermissionDenied("该提示涉及其他单位的申报，由省办判定（第一条第（三）项）。")
     if verdict not in OverlapVerdict.values or verdict == OverlapVerdict.PENDING:
         raise ValidationError({"verdict": "请选择判定结果。"})
     if verdict != OverlapVerdict.DISTINCT and not note.strip():

@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 
-from accounts import access
 from accounts.models import Organisation
+from pilots import policy
 from pilots.models import Pilot
 from reviews.models import BonusPoint
 
@@ -26,7 +26,7 @@ def max_points() -> Decimal:
 def award_points(
     *, actor, year: int, organisation: Organisation, points, reason: str, pilot: Pilot | None = None
 ) -> BonusPoint:
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied("只有省办可以录入考核加分。")
     errors = {}
     try:

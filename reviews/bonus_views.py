@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts import access
+from pilots import policy
 from pilots.views import _attach_errors
 from reviews import bonus
 from reviews.forms import BonusForm
@@ -21,14 +21,14 @@ from reviews.models import BonusPoint
 @login_required
 @require_http_methods(["GET", "POST"])
 def bonus_page(request: HttpRequest) -> HttpResponse:
-    if not (access.is_office(request.user) or access.can_enter_pilot(request.user)):
+    if not (policy.is_office(request.user) or policy.can_enter_pilot(request.user)):
         raise PermissionDenied("只有省办和省级牵头联系部门可以查看考核加分。")
     try:
         year = int(request.GET.get("year") or timezone.localdate().year)
     except ValueError:
         year = timezone.localdate().year
     year = min(max(year, 2000), 2100)
-    office = access.is_office(request.user)
+    office = policy.is_office(request.user)
     form = BonusForm(request.POST or None, initial={"year": year}) if office else None
     if request.method == "POST":
         if not office:

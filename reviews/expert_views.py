@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts import access
+from pilots import policy
 from reviews import expert
 from reviews.forms import AssignExpertsForm
 
@@ -19,9 +19,9 @@ from reviews.forms import AssignExpertsForm
 @login_required
 @require_http_methods(["GET", "POST"])
 def assign(request: HttpRequest, code: str) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以分配评审专家和查看评审结果。")
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     form = AssignExpertsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

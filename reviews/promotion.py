@@ -17,8 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import access
-from pilots import rules
+from pilots import policy, rules
 from pilots.constants import Status
 from pilots.models import Pilot
 from pilots.workflow import _lock, _notify, _office
@@ -42,7 +41,7 @@ def _save(obj, *, actor, reason: str) -> None:
 
 
 def _require_office(actor, action: str) -> None:
-    if not access.is_office(actor):
+    if not policy.is_office(actor):
         raise PermissionDenied(f"只有省办可以{action}。")
 
 
@@ -57,7 +56,7 @@ def _require_promoted_state(pilot: Pilot) -> None:
 def report_promotion(*, actor, pilot: Pilot, text: str, adopted_by: str = "") -> PromotionReport:
     """R3.4: the lead department reports how the pilot's experience is replicated."""
     pilot = _lock(pilot)
-    if not access.is_lead_department_of(actor, pilot):
+    if not policy.is_lead_department_of(actor, pilot):
         raise PermissionDenied("只有该试点的牵头联系部门可以报送推广情况。")
     _require_promoted_state(pilot)
     if not text.strip():

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
+from pilots import policy
 from pilots.views import _bound, flash_errors
 from reviews import promotion
 from reviews.constants import PUBLIC_FIELDS, ListStatus
@@ -26,7 +26,7 @@ FIELD_LABELS = dict(PUBLIC_FIELDS)
 @login_required
 @require_POST
 def promotion_report(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     form = PromotionReportForm(request.POST)
     if not form.is_valid():
         flash_errors(request, form)
@@ -48,9 +48,9 @@ def promotion_report(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def recognise(request: HttpRequest, code: str) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以认定可复制推广经验和示范案例。")
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     form = RecognitionForm(request.POST)
     if not form.is_valid():
         flash_errors(request, form)
@@ -68,7 +68,7 @@ def recognise(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def promotion_page(request: HttpRequest) -> HttpResponse:
     """The office's promotion page: recognitions, and list editions drafted and published."""
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以编制和发布推广清单。")
     form = ListDraftForm(_bound(request))
     if request.method == "POST" and form.is_valid():
@@ -96,7 +96,7 @@ def promotion_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以查看推广清单草稿。")
     edition = get_object_or_404(PublishedList, pk=pk)
     return render(
@@ -114,7 +114,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def list_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以发布推广清单。")
     edition = get_object_or_404(PublishedList, pk=pk)
     try:

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
+from pilots import policy
 from pilots.views import _attach_errors, _bound, flash_errors
 from reviews import supervision
 from reviews.forms import DemandFormSet, InspectionForm
@@ -21,9 +21,9 @@ from reviews.models import Rectification
 @login_required
 @require_http_methods(["GET", "POST"])
 def inspection_create(request: HttpRequest, code: str) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以录入督察记录。")
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     form = InspectionForm(_bound(request))
     formset = DemandFormSet(_bound(request), prefix="dm")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
@@ -49,7 +49,7 @@ def _rectification_for(request: HttpRequest, pk: int) -> Rectification:
     return get_object_or_404(
         Rectification.objects.select_related("inspection__pilot", "organisation"),
         pk=pk,
-        inspection__pilot__in=access.visible_pilots(request.user),
+        inspection__pilot__in=policy.visible_pilots(request.user),
     )
 
 
@@ -71,7 +71,7 @@ def rectification_report(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def rectification_close(request: HttpRequest, pk: int) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以确认整改销号。")
     rectification = _rectification_for(request, pk)
     try:

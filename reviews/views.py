@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts import access
+from pilots import policy
 from pilots.views import _bound
 from reviews import evaluations, scoring
 from reviews.forms import EvaluationForm, IndicatorFormSet, ScorecardForm, indicators_from
@@ -28,7 +28,7 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reviews/scorecard_list.html",
-        {"cards": cards, "can_define": access.is_office(request.user)},
+        {"cards": cards, "can_define": policy.is_office(request.user)},
     )
 
 
@@ -50,7 +50,7 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def scorecard_create(request: HttpRequest) -> HttpResponse:
-    if not access.is_office(request.user):
+    if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以制定评分表。")
     form = ScorecardForm(_bound(request))
     formset = IndicatorFormSet(_bound(request), prefix="ind")
@@ -80,7 +80,7 @@ def scorecard_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def evaluation_create(request: HttpRequest, code: str) -> HttpResponse:
     """R3.2: record a stage or acceptance evaluation of a pilot against a scorecard."""
-    pilot = access.get_pilot_for(request.user, code)
+    pilot = policy.get_pilot_for(request.user, code)
     if not evaluations.may_evaluate(request.user, pilot):
         raise PermissionDenied("只有该试点的牵头联系部门或省办可以录入评估。")
     cards = list(Scorecard.objects.filter(is_active=True).order_by("-created_at", "-pk"))
@@ -127,7 +127,7 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = get_object_or_404(
         Evaluation.objects.select_related("pilot", "scorecard", "created_by", "organisation"),
         pk=pk,
-        pilot__in=access.visible_pilots(request.user),
+        pilot__in=policy.visible_pilots(request.user),
     )
     return render(request, "reviews/evaluation_detail.html", {"evaluation": evaluation})
 
@@ -141,7 +141,7 @@ def evaluation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = get_object_or_404(
         Evaluation.objects.select_related("pilot", "scorecard", "organisation"),
         pk=pk,
-        pilot__in=access.visible_pilots(request.user),
+        pilot__in=policy.visible_pilots(request.user),
     )
     content = render_pdf(
         "pdf/evaluation_report.html", {"evaluation": evaluation, "pilot": evaluation.pilot}

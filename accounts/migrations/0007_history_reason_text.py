@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_audit_log_and_user_history'),
+        ("accounts", "0006_audit_log_and_user_history"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalorganisation',
-            name='history_change_reason',
+            model_name="historicalorganisation",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicaluser',
-            name='history_change_reason',
+            model_name="historicaluser",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
     ]

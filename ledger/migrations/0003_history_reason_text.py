@@ -4,50 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0002_reform_plans'),
+        ("ledger", "0002_reform_plans"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalfiling',
-            name='history_change_reason',
+            model_name="historicalfiling",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalhalfyearsummary',
-            name='history_change_reason',
+            model_name="historicalhalfyearsummary",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalimportbatch',
-            name='history_change_reason',
+            model_name="historicalimportbatch",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalledgerrender',
-            name='history_change_reason',
+            model_name="historicalledgerrender",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalplanitem',
-            name='history_change_reason',
+            model_name="historicalplanitem",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalplantask',
-            name='history_change_reason',
+            model_name="historicalplantask",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalquarterlyreport',
-            name='history_change_reason',
+            model_name="historicalquarterlyreport",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalreformplan',
-            name='history_change_reason',
+            model_name="historicalreformplan",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
     ]

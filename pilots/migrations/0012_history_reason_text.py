@@ -4,60 +4,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pilots', '0011_flush_pending_schedule'),
+        ("pilots", "0011_flush_pending_schedule"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalacceptancereport',
-            name='history_change_reason',
+            model_name="historicalacceptancereport",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalcall',
-            name='history_change_reason',
+            model_name="historicalcall",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalclosurereport',
-            name='history_change_reason',
+            model_name="historicalclosurereport",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalextensionrequest',
-            name='history_change_reason',
+            model_name="historicalextensionrequest",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalmilestone',
-            name='history_change_reason',
+            model_name="historicalmilestone",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalopinion',
-            name='history_change_reason',
+            model_name="historicalopinion",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicaloverdueevent',
-            name='history_change_reason',
+            model_name="historicaloverdueevent",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicaloverlapflag',
-            name='history_change_reason',
+            model_name="historicaloverlapflag",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalpilot',
-            name='history_change_reason',
+            model_name="historicalpilot",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalscreeningchecklist',
-            name='history_change_reason',
+            model_name="historicalscreeningchecklist",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
     ]

@@ -4,65 +4,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviews', '0005_expert_review'),
+        ("reviews", "0005_expert_review"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalbonuspoint',
-            name='history_change_reason',
+            model_name="historicalbonuspoint",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalcriterion',
-            name='history_change_reason',
+            model_name="historicalcriterion",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalevaluation',
-            name='history_change_reason',
+            model_name="historicalevaluation",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalexpertreview',
-            name='history_change_reason',
+            model_name="historicalexpertreview",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalindicator',
-            name='history_change_reason',
+            model_name="historicalindicator",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalinspection',
-            name='history_change_reason',
+            model_name="historicalinspection",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalpromotionreport',
-            name='history_change_reason',
+            model_name="historicalpromotionreport",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalpublishedlist',
-            name='history_change_reason',
+            model_name="historicalpublishedlist",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalrecognition',
-            name='history_change_reason',
+            model_name="historicalrecognition",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalrectification',
-            name='history_change_reason',
+            model_name="historicalrectification",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalscorecard',
-            name='history_change_reason',
+            model_name="historicalscorecard",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
     ]

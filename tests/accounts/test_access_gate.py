@@ -1,4 +1,4 @@
-"""The access gate (accounts.access): who sees and who may change which pilot.
+"""The access policy (pilots.policy): who sees and who may change which pilot.
 
 One world of pilots in every state that matters, then a matrix: for each persona, what the
 list, detail, create and edit pages answer. Outsiders get 404 (they do not learn that a pilot
@@ -14,8 +14,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from accounts.constants import Role
-from pilots.constants import Origin, Status
-from pilots.models import Pilot
+from pilots.constants import Decision, Origin, Stage, Status
+from pilots.models import Opinion, Pilot
 from tests.factories import PilotFactory, UserFactory
 
 PERSONAS = ["office", "dept", "hangzhou", "ningbo", "county", "expert"]
@@ -38,6 +38,10 @@ class Case:
     regions: tuple[str, ...] = ()
     participants: tuple[str, ...] = ()
     origin: str = Origin.CALL
+    endorsed_by: str | None = (
+        None  # the prefecture that endorsed it (kept after the office rejects)
+    )
+    submitted: bool = False  # an application once submitted to its prefecture
     viewers: frozenset[str] = frozenset()
     changers: frozenset[str] = frozenset()
 
@@ -76,7 +80,13 @@ WORLD: dict[str, Case] = {
     "hz_endorsed_other": case(
         "ST-2025-0105", S.ENDORSED, "hangzhou", "other_dept", view={"hangzhou"}
     ),
-    "hz_rejected": case("ST-2025-0106", S.REJECTED, "hangzhou", "dept", view={"hangzhou", "dept"}),
+    # N3: an application the prefecture rejected never reached the department; one the office
+    # rejected after endorsement did
+    "hz_rejected": case("ST-2025-0106", S.REJECTED, "hangzhou", "dept", view={"hangzhou"}),
+    "hz_rejected_by_office": case(
+        "ST-2025-0107", S.REJECTED, "hangzhou", "dept",
+        endorsed_by="hangzhou", view={"hangzhou", "dept"},
+    ),
     # a county's applications: its unsubmitted draft is private even from its prefecture
     "county_draft": case(
         "ST-2025-0111", S.DRAFT, "county", "dept",
@@ -89,6 +99,18 @@ WORLD: dict[str, Case] = {
     "county_returned": case(
         "ST-2025-0113", S.RETURNED, "county", "dept",
         regions=("county",), view={"hangzhou"}, change={"office", "county"},
+    ),
+    # N3: a county's draft it withdraws stays its own; once submitted, the prefecture saw it
+    "county_withdrawn_draft": case(
+        "ST-2025-0114", S.WITHDRAWN, "county", "dept", regions=("county",), view={"county"}
+    ),
+    "county_withdrawn_submitted": case(
+        "ST-2025-0115", S.WITHDRAWN, "county", "dept",
+        regions=("county",), submitted=True, view={"county", "hangzhou"},
+    ),
+    "county_rejected_by_prefecture": case(
+        "ST-2025-0116", S.REJECTED, "county", "dept",
+        regions=("county",), submitted=True, view={"county", "hangzhou"},
     ),
     # the other prefecture's applications, and its county's
     "nb_draft": case(
@@ -151,6 +173,16 @@ def world(orgs) -> dict[str, Pilot]:
             regions=[orgs[r] for r in c.regions],
         )
         pilot.participating_units.set([orgs[p] for p in c.participants])
+        if c.endorsed_by:
+            Pilot.objects.filter(pk=pilot.pk).update(endorsing_prefecture=orgs[c.endorsed_by])
+        if c.submitted:
+            Opinion.objects.create(
+                pilot=pilot,
+                stage=Stage.PREFECTURE,
+                decision=Decision.SUBMIT,
+                organisation=orgs[c.applicant],
+                author=UserFactory(organisation=orgs[c.applicant]),
+            )
         pilots[key] = pilot
     return pilots
 
@@ -395,7 +427,9 @@ def test_submitting_makes_a_county_application_visible_to_its_prefecture(
         (Status.SUBMITTED, False),
         (Status.RETURNED, False),
         (Status.ENDORSED, True),
-        (Status.REJECTED, True),
+        # N3: a rejection without an endorsement is the prefecture's: the department never saw it
+        (Status.REJECTED, False),
+        (Status.WITHDRAWN, False),
         (Status.APPROVED, True),
         (Status.ACTIVE, True),
     ],

@@ -104,14 +104,16 @@ def test_closure_is_offered_from_30_days_before_the_end_R2_4(pilot, client_for, 
     assert client.get(f"/pilots/{pilot.code}/closure/").status_code == 200
 
 
+# A minimal PDF with the structure the upload check asks for (object, trailer, end marker).
+CLOSURE_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
 def test_closure_reported_in_the_form_and_accepted_by_the_office_R2_4(
     pilot, client_for, time_machine
 ):
     on(time_machine, D(2026, 12, 20))
     client = client_for("dept")
-    attachment = SimpleUploadedFile(
-        "总结.pdf", b"%PDF-1.4 closure\n%%EOF\n", content_type="application/pdf"
-    )
+    attachment = SimpleUploadedFile("总结.pdf", CLOSURE_PDF, content_type="application/pdf")
     response = client.post(
         f"/pilots/{pilot.code}/closure/", {**_closure_post(), "attachment": attachment}
     )
@@ -122,7 +124,7 @@ def test_closure_reported_in_the_form_and_accepted_by_the_office_R2_4(
     assert report.attachment.name.endswith(".pdf")
     download = client.get(f"/pilots/term-files/closure/{report.pk}/")
     assert download.status_code == 200
-    assert b"".join(download.streaming_content) == b"%PDF-1.4 closure\n%%EOF\n"
+    assert b"".join(download.streaming_content) == CLOSURE_PDF
 
     office = client_for("office")
     queue = office.get("/pilots/term/").content.decode()
