@@ -35,11 +35,20 @@ $(ECHARTS): package.json package-lock.json
 
 setup: system-deps $(STAMP) $(ECHARTS)
 
+# The demo's loading is quiet (its audit lines go to the audit log, not the console); what a
+# newcomer needs is printed before the server starts.
 run: setup
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	$(PY) manage.py flag_overdue
-	$(PY) manage.py send_reminders
+	@$(PY) scripts/ensure_database.py
+	@$(PY) manage.py migrate --noinput -v 0
+	@LOG_LEVEL=WARNING $(PY) manage.py load_demo > /dev/null
+	@LOG_LEVEL=WARNING $(PY) manage.py flag_overdue > /dev/null
+	@LOG_LEVEL=WARNING $(PY) manage.py send_reminders > /dev/null
+	@echo ""
+	@echo "改革试点台账已就绪：http://$(HOST):$(PORT)/"
+	@echo "演示账号（密码均为 Pilot-Demo-2026）：office 省办  dept/water 牵头部门  hangzhou/ningbo 设区市局"
+	@echo "  county 县（市、区）局  expert/expert2 评审专家  auditor 安全审计员  admin 系统管理员"
+	@echo "邮件（含找回密码）写入 var/mail/；按 Ctrl-C 停止。"
+	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: setup

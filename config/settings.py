@@ -235,6 +235,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "改革试点台账 <noreply@localhost>")
 
 # --- The regulation's open numbers (DOMAIN rules), shown to the office on /rules/ ---------
+# Pilot codes read PREFIX-YEAR-SERIAL (ST-2026-0001): two to six capital letters.
+PILOT_CODE_PREFIX = env_str("PILOT_CODE_PREFIX", "ST")
+if not (2 <= len(PILOT_CODE_PREFIX) <= 6 and PILOT_CODE_PREFIX.isascii()) or not (
+    PILOT_CODE_PREFIX.isalpha() and PILOT_CODE_PREFIX.isupper()
+):
+    raise ImproperlyConfiguredEnv("PILOT_CODE_PREFIX 须为2至6个大写英文字母，例如 ST。")
 # R2.2: a new pilot is filed within one week of approval.
 PILOT_FILING_DAYS = env_int("PILOT_FILING_DAYS", 7, minimum=1)
 # R1.3: overlap flags recorded per check (best first): a screener judges a few, not a list.

@@ -632,9 +632,7 @@ _PILOT_FIELDS = {
     "approval_date": C_APPROVED,
     "ledger_since": C_SINCE,
 }
-_CODE_RE = re.compile(
-    rf"^{re.escape(getattr(settings, 'PILOT_CODE_PREFIX', 'ST'))}-(\d{{4}})-(\d{{4,6}})$"
-)
+_CODE_RE = re.compile(rf"^{re.escape(settings.PILOT_CODE_PREFIX)}-(\d{{4}})-(\d{{4,6}})$")
 
 
 def _existing_pilots(codes: list[str], *, lock: bool) -> dict[str, Pilot]:
@@ -1000,7 +998,7 @@ def _assign_codes(rows: list[PilotRow]) -> None:
     their approval year. Each year's CodeSequence (row locked) is moved past every code used,
     so that `pilots.services.next_code` never hands one out again; codes some pilot already
     holds (pilots made outside the sequence) are skipped."""
-    prefix = getattr(settings, "PILOT_CODE_PREFIX", "ST")
+    prefix = settings.PILOT_CODE_PREFIX
     highest: dict[int, int] = {}
     wanted: dict[int, list[PilotRow]] = {}
     for row in rows:

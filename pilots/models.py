@@ -258,7 +258,7 @@ class CodeSequence(models.Model):
         return f"{self.year}: {self.last}"
 
 
-CODE_PREFIX = getattr(settings, "PILOT_CODE_PREFIX", "ST")
+CODE_PREFIX = settings.PILOT_CODE_PREFIX
 
 
 class Call(models.Model):

@@ -37,7 +37,7 @@ def next_code(year: int) -> str:
     seq = CodeSequence.objects.select_for_update().get(year=year)
     seq.last += 1
     seq.save(update_fields=["last"])
-    return f"{getattr(settings, 'PILOT_CODE_PREFIX', 'ST')}-{year}-{seq.last:04d}"
+    return f"{settings.PILOT_CODE_PREFIX}-{year}-{seq.last:04d}"
 
 
 # Fields a draft application may leave empty until it is submitted (R1.1 is checked then).

@@ -33,6 +33,7 @@ fi
 
 echo "安装系统软件包：${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Wait for another package manager run (an unattended upgrade at boot) instead of failing.
+apt-get -o DPkg::Lock::Timeout=600 update -q
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fc-cache -f >/dev/null 2>&1 || true

@@ -111,3 +111,19 @@ def test_database_and_broker_come_from_the_environment():
         "redis://cache:6379/1",
         "False",
     ]
+
+
+def test_the_pilot_code_prefix_is_a_setting_checked_at_start_up():
+    result = _settings_in_subprocess({"PILOT_CODE_PREFIX": "st-1"}, "1")
+    assert result.returncode != 0
+    assert "PILOT_CODE_PREFIX" in result.stderr
+    result = _settings_in_subprocess({"PILOT_CODE_PREFIX": "ZJ"}, "settings.PILOT_CODE_PREFIX")
+    assert result.returncode == 0, result.stderr
+    assert "ZJ" in result.stdout
+
+
+def test_new_pilot_codes_carry_the_configured_prefix(settings, orgs, personas):
+    from pilots.services import next_code
+
+    settings.PILOT_CODE_PREFIX = "ZJ"
+    assert next_code(2026).startswith("ZJ-2026-")

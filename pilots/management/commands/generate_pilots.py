@@ -360,7 +360,7 @@ class _Generator:
 
 def _format_code(year: int, serial: int) -> str:
     # The same shape as pilots.services.next_code.
-    return f"{getattr(settings, 'PILOT_CODE_PREFIX', 'ST')}-{year}-{serial:04d}"
+    return f"{settings.PILOT_CODE_PREFIX}-{year}-{serial:04d}"
 
 
 def _assign_codes(planned: list[_Planned]) -> None:
