@@ -89,7 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.organisation",
+                "dashboards.context_processors.organisation",
                 "pilots.rules.rule_numbers",
             ],
         },

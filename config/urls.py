@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts import audit_views
 from accounts import views as account_views
+from dashboards import home as home_views
 from pilots import calendar_views
 
 admin.site.site_header = "改革试点台账 · 管理后台"
@@ -10,8 +11,8 @@ admin.site.site_title = "改革试点台账"
 admin.site.index_title = "数据管理"
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
-    path("rules/", account_views.rules_page, name="rules"),
+    path("", home_views.home, name="home"),
+    path("rules/", home_views.rules_page, name="rules"),
     path("healthz/", account_views.healthz, name="healthz"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("calendar/", calendar_views.month_view, name="calendar"),

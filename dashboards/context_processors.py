@@ -1,5 +1,11 @@
 from django.http import HttpRequest
 
+from accounts import roles as policy
+from accounts.audit_views import may_read_audit
+from accounts.constants import Role
+from accounts.notification_views import notices_for
+from dashboards.metrics import DASHBOARD_ROLES
+
 # Pages of the pilots app that have a top-bar entry of their own.
 _OWN_NAV = {"term_queue", "overdue", "overdue_export", "purged", "jobs"}
 
@@ -12,16 +18,11 @@ def _pilot_library(request: HttpRequest) -> bool:
 
 
 def organisation(request: HttpRequest) -> dict:
-    """The user's organisation, role and unread notices, for the top bar."""
+    """The user's organisation, role and unread notices, for the top bar (the navigation is
+    composed here, above the apps whose pages it links)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from accounts import roles as policy
-    from accounts.audit_views import may_read_audit
-    from accounts.constants import Role
-    from accounts.notification_views import notices_for
-    from dashboards.metrics import DASHBOARD_ROLES
-
     return {
         "current_org": user.organisation,
         "current_role": user.get_role_display(),
