@@ -52,6 +52,12 @@ class Organisation(models.Model):
         return None
 
 
+def office_organisation() -> Organisation | None:
+    """The provincial office (省专项小组办公室): the one organisation that keeps the register
+    and receives what is reported to it. The first one, should the directory hold more."""
+    return Organisation.objects.filter(kind=OrgKind.OFFICE).order_by("pk").first()
+
+
 class User(AbstractUser):
     """A person who signs in; acts for exactly one organisation in one role."""
 

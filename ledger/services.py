@@ -16,7 +16,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.constants import OrgKind, Role
-from accounts.models import Organisation
+from accounts.models import Organisation, office_organisation
 from accounts.notify import notify
 from ledger.constants import FilingStatus, SummaryStatus
 from ledger.models import Filing, HalfYearSummary, QuarterlyReport
@@ -58,10 +58,6 @@ SYNCED_TO_PILOT = [
     "contact_person",
     "contact_phone",
 ]
-
-
-def _office() -> Organisation | None:
-    return Organisation.objects.filter(kind=OrgKind.OFFICE).order_by("pk").first()
 
 
 def _lock_pilot(pilot: Pilot) -> Pilot:
@@ -171,7 +167,7 @@ def submit_filing(*, actor, pilot: Pilot, data: dict, plan, today: dt.date | Non
         kind=DeadlineKind.FILING, pilot_id=pilot.pk, actor=actor, reason="已报送备案", today=today
     )
     notify(
-        organisation=_office(),
+        organisation=office_organisation(),
         subject=f"待确认备案：{pilot.name}{late}",
         body=f"{pilot.lead_department.short_name}报送了备案表（第{version}版）。",
         url=pilot.get_absolute_url(),
@@ -548,7 +544,7 @@ def submit_half_year_summary(
         today=today,
     )
     notify(
-        organisation=_office(),
+        organisation=office_organisation(),
         subject=f"{summary.organisation.short_name}报送了{summary.period_label}台账汇总",
         url="/ledger/summaries/",
     )

@@ -26,8 +26,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.constants import OrgKind
-from accounts.models import Notification, Organisation
+from accounts.models import Notification, office_organisation
 from accounts.notify import notify_many
 from pilots import rules
 from pilots.bulk import insert_rows, insert_with_history, update_with_history
@@ -288,7 +287,7 @@ def _purge_expired(today: dt.date) -> dict:
     for pilot in pilots:
         line = f"{pilot.code} {pilot.name}（{rules.format_cn_date(pilot.end_date)}到期）"
         items[pilot.lead_department_id].append(line)
-    office = Organisation.objects.filter(kind=OrgKind.OFFICE).order_by("pk").first()
+    office = office_organisation()
     if office is not None:
         items[office.pk] = [line for lines in list(items.values()) for line in lines]
     notify_many(

@@ -25,13 +25,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organisation
+from accounts.models import Organisation, office_organisation
 from pilots import policy, rules
 from pilots.constants import DeadlineKind, EvaluatorType, PilotKind, Status, TermRequestStatus
 from pilots.deadlines import ACCEPTANCE_STATES, resolve_met
 from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Milestone, Pilot
 from pilots.services import MilestoneData, _save_with_history
-from pilots.workflow import _lock, _notify, _office, _require_reason, _require_state
+from pilots.workflow import _lock, _notify, _require_reason, _require_state
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -155,7 +155,12 @@ def report_closure(
     pilot.status = Status.CLOSURE_REPORTED
     _save_pilot(pilot, actor=actor, reason="报告销号", update_fields=["status"])
     _resolve(DeadlineKind.TERM_END, pilot, actor=actor, reason="已报告销号", today=day)
-    _notify(_office(), pilot, f"销号待审核：{pilot.name}", f"{org.name}报告试点销号，请审核。")
+    _notify(
+        office_organisation(),
+        pilot,
+        f"销号待审核：{pilot.name}",
+        f"{org.name}报告试点销号，请审核。",
+    )
     return report
 
 
@@ -309,7 +314,7 @@ def request_extension(
     _save_pilot(pilot, actor=actor, reason="申请延期", update_fields=["status"])
     _resolve(DeadlineKind.TERM_END, pilot, actor=actor, reason="已申请延期", today=today)
     _notify(
-        _office(),
+        office_organisation(),
         pilot,
         f"延期待审批：{pilot.name}",
         f"{org.name}申请延期至{rules.format_cn_date(new_end_date)}。理由：{texts['reason']}",
@@ -438,7 +443,9 @@ def submit_acceptance_report(
     _save(report, actor=actor, reason="报送总结验收报告" if not previous else "更正总结验收报告")
     _resolve(DeadlineKind.ACCEPTANCE, pilot, actor=actor, reason="已报送总结验收报告", today=day)
     late = f"（逾期{report.days_late}天）" if report.days_late else ""
-    _notify(_office(), pilot, f"总结验收报告{late}：{pilot.name}", f"{org.name}已报送。")
+    _notify(
+        office_organisation(), pilot, f"总结验收报告{late}：{pilot.name}", f"{org.name}已报送。"
+    )
     return report
 
 

@@ -18,8 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.constants import OrgKind
-from accounts.models import Organisation
+from accounts.models import Organisation, office_organisation
 from accounts.notify import notify
 from pilots import policy, rules
 from pilots.constants import (
@@ -116,7 +115,7 @@ def _record_opinion(pilot, *, actor, stage, decision, text="") -> Opinion:
         stage=stage,
         decision=decision,
         text=text,
-        organisation=actor.organisation or Organisation.objects.get(kind=OrgKind.OFFICE),
+        organisation=actor.organisation or office_organisation(),
         author=actor,
     )
     opinion._history_user = actor
@@ -141,7 +140,7 @@ def _record_checklist(pilot, *, actor, stage, answers: dict | None) -> Screening
         pilot=pilot,
         stage=stage,
         answers=clean,
-        organisation=actor.organisation or Organisation.objects.get(kind=OrgKind.OFFICE),
+        organisation=actor.organisation or office_organisation(),
         author=actor,
     )
     checklist._history_user = actor
@@ -170,10 +169,6 @@ def _require_overlaps_decided(pilot: Pilot, action: str, *, actor) -> None:
         raise ValidationError(
             {"overlap": f"该申报已被判定与现有试点重复、不予准入，不能{action}。"}
         )
-
-
-def _office() -> Organisation:
-    return Organisation.objects.filter(kind=OrgKind.OFFICE).order_by("pk").first()
 
 
 def _notify(org: Organisation | None, pilot: Pilot, subject: str, body: str = "") -> None:
@@ -382,7 +377,7 @@ def prefecture_endorse(
         pilot, actor=actor, stage=Stage.PREFECTURE, decision=Decision.ENDORSE, text=opinion
     )
     subject = f"待审定：{actor.organisation.short_name}推荐了申报“{pilot.name}”"
-    _notify(_office(), pilot, subject)
+    _notify(office_organisation(), pilot, subject)
     _notify(
         pilot.lead_department,
         pilot,
@@ -420,7 +415,7 @@ def department_opinion(
         reason=f"牵头部门把关意见（{'同意' if agree else '不同意'}）：{text}",
         update_fields=[],
     )
-    _notify(_office(), pilot, f"牵头部门已对“{pilot.name}”提出意见", text)
+    _notify(office_organisation(), pilot, f"牵头部门已对“{pilot.name}”提出意见", text)
     return opinion
 
 

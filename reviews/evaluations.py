@@ -17,11 +17,12 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from accounts.models import office_organisation
 from pilots import policy
 from pilots.constants import EvaluatorType, Status
 from pilots.models import Pilot
 from pilots.rules import format_cn_date
-from pilots.workflow import _lock, _notify, _office
+from pilots.workflow import _lock, _notify
 from reviews import scoring
 from reviews.constants import CriterionKind, EvaluationStage, Rating
 from reviews.models import Criterion, Evaluation, Indicator, Scorecard
@@ -252,7 +253,7 @@ def record_evaluation(
             "reasons": result.reasons,
         },
         removal_flagged=flagged,
-        organisation=actor.organisation or _office(),
+        organisation=actor.organisation or office_organisation(),
         created_by=actor,
     )
     _save(evaluation, actor=actor, reason=f"录入{EvaluationStage(stage).label}")
@@ -281,7 +282,7 @@ def _tell_removal(pilot: Pilot, first: Evaluation, second: Evaluation) -> None:
     """R3.2: tell the office that two evaluations in a row (by evaluation date) cancelled
     the star."""
     _notify(
-        _office(),
+        office_organisation(),
         pilot,
         f"连续两次取消评星：{pilot.name}",
         f"该试点{format_cn_date(first.evaluated_on)}和{format_cn_date(second.evaluated_on)}两次评估"

@@ -23,13 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import User
+from accounts.models import User, office_organisation
 from accounts.notify import notify
 from pilots import policy
 from pilots.constants import DeadlineKind, Status
 from pilots.deadlines import resolve_met
 from pilots.models import Pilot
-from pilots.workflow import _lock, _notify, _office
+from pilots.workflow import _lock, _notify
 from reviews.models import ExpertReview
 
 # The office's default criteria for reviewing an application, with their maximum points.
@@ -163,7 +163,7 @@ def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str
     pending = ExpertReview.objects.filter(pilot=review.pilot, status=ExpertReview.PENDING)
     if not pending.exists():
         _notify(
-            _office(),
+            office_organisation(),
             review.pilot,
             f"专家评审已全部完成：{review.pilot.name}",
             "请查看各位专家的评分和意见后审定。",

@@ -17,10 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import office_organisation
 from pilots import policy, rules
 from pilots.constants import Status
 from pilots.models import Pilot
-from pilots.workflow import _lock, _notify, _office
+from pilots.workflow import _lock, _notify
 from reviews.constants import PUBLIC_FIELDS, ListStatus, RecognitionKind
 from reviews.models import ListEntry, PromotionReport, PublishedList, Recognition
 
@@ -69,7 +70,12 @@ def report_promotion(*, actor, pilot: Pilot, text: str, adopted_by: str = "") ->
         submitted_by=actor,
     )
     _save(report, actor=actor, reason="报送推广情况")
-    _notify(_office(), pilot, f"推广情况报告：{pilot.name}", f"{actor.organisation.name}已报送。")
+    _notify(
+        office_organisation(),
+        pilot,
+        f"推广情况报告：{pilot.name}",
+        f"{actor.organisation.name}已报送。",
+    )
     return report
 
 

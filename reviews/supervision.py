@@ -18,12 +18,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organisation
+from accounts.models import Organisation, office_organisation
 from pilots import policy, rules
 from pilots.constants import DeadlineKind
 from pilots.deadlines import resolve_met
 from pilots.models import Pilot
-from pilots.workflow import _lock, _notify, _office
+from pilots.workflow import _lock, _notify
 from reviews.models import Inspection, Rectification
 
 
@@ -129,7 +129,9 @@ def report_rectification(*, actor, rectification: Rectification, text: str) -> R
     # R3.3: the unit's obligation is its report; its overdue item is resolved now.
     _resolve(rectification, actor=actor, reason="已报告整改情况", today=None)
     pilot = rectification.inspection.pilot
-    _notify(_office(), pilot, f"整改情况报告：{pilot.name}", rectification.follow_up[:200])
+    _notify(
+        office_organisation(), pilot, f"整改情况报告：{pilot.name}", rectification.follow_up[:200]
+    )
     return rectification
 
 
