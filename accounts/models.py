@@ -39,10 +39,6 @@ class Organisation(models.Model):
         return self.name
 
     @property
-    def is_region(self) -> bool:
-        return self.kind in (OrgKind.PREFECTURE, OrgKind.COUNTY)
-
-    @property
     def prefecture_id(self) -> int | None:
         """The prefecture this unit belongs to (itself for a prefecture)."""
         if self.kind == OrgKind.PREFECTURE:

@@ -78,10 +78,6 @@ class Filing(models.Model):
     def __str__(self) -> str:
         return f"{self.pilot.code} 备案 v{self.version}"
 
-    @property
-    def is_late(self) -> bool:
-        return self.days_late > 0
-
 
 class QuarterlyReport(models.Model):
     """A lead department's quarterly progress on one filed pilot (R2.3). A correction after

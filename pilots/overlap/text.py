@@ -387,7 +387,7 @@ def text_similarity(a: Analysis, other: Collection[int]) -> float:
     if not a.ids or not other:
         return 0.0
     shared = len(a.ids.intersection(other))
-    return (2 * shared / (len(a.ids) + len(other)) + shared / min(len(a.ids), len(other))) / 2
+    return (dice(a, other) + shared / min(len(a.ids), len(other))) / 2
 
 
 def containment(a: Analysis, other: Collection[int]) -> float:
