@@ -2,28 +2,8 @@
 
 from django.db import migrations, models
 
-# R2.3: the quarterly PDF ledgers, rendered on the 11th of the month after each quarter, once
-# the quarterly reports (due 10 days after the quarter) are in.
-NAME = "季度PDF台账（每季度）"
-
-
-def create(apps, schema_editor):
-    apps.get_model("pilots", "JobLock").objects.get_or_create(name="render_ledgers")
-    crontab, _ = apps.get_model("django_celery_beat", "CrontabSchedule").objects.get_or_create(
-        minute="0",
-        hour="2",
-        day_of_week="*",
-        day_of_month="11",
-        month_of_year="1,4,7,10",
-        timezone="Asia/Shanghai",
-    )
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
-        name=NAME, defaults={"task": "ledger.tasks.render_ledgers_task", "crontab": crontab}
-    )
-
-
-def remove(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+# The beat schedules are declared in one place, config/schedule.py, and created after every
+# migrate (pilots.apps); this migration no longer writes them.
 
 
 class Migration(migrations.Migration):
@@ -33,7 +13,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, remove),
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="jobrun",
             name="job",

@@ -2,23 +2,8 @@
 
 from django.db import migrations
 
-NAME = "补发消息队列不可用时登记的任务"
-TASK = "pilots.tasks.flush_pending_tasks"
-
-
-def create(apps, schema_editor):
-    interval, _ = apps.get_model("django_celery_beat", "IntervalSchedule").objects.get_or_create(
-        every=5, period="minutes"
-    )
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
-        name=NAME, defaults={"task": TASK, "interval": interval}
-    )
-
-
-def remove(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).update(
-        enabled=False
-    )
+# The beat schedules are declared in one place, config/schedule.py, and created after every
+# migrate (pilots.apps); this migration no longer writes them.
 
 
 class Migration(migrations.Migration):
@@ -27,4 +12,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0018_improve_crontab_helptext"),
     ]
 
-    operations = [migrations.RunPython(create, remove)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -573,3 +573,19 @@ def test_overdue_notice_goes_out_by_email_once(
     assert mailoutbox[0].to == ["dept@example.gov.cn"]
     assert "新增逾期事项1项" in mailoutbox[0].subject
     assert "R2.4" in mailoutbox[0].body
+
+
+def test_every_beat_schedule_is_declared_in_one_place_and_installed_after_migrate(db):
+    """config/schedule.py is the one declaration; migrate installs what the database lacks and
+    never overwrites a schedule the office changed."""
+    from config.schedule import BEAT_SCHEDULE, install_schedules
+
+    tasks = dict(PeriodicTask.objects.values_list("task", "name"))
+    assert {e.task for e in BEAT_SCHEDULE} <= set(tasks)
+    changed = PeriodicTask.objects.get(task="pilots.tasks.flag_overdue_task")
+    changed.name = "逾期标记（省办调整为每日两次）"
+    changed.save()
+    PeriodicTask.objects.filter(task="pilots.tasks.send_reminders_task").delete()
+    assert install_schedules() == 1
+    assert PeriodicTask.objects.get(task="pilots.tasks.flag_overdue_task").name == changed.name
+    assert install_schedules() == 0
