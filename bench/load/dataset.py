@@ -70,17 +70,17 @@ def build(*, pilots: int, accounts: int, seed: int) -> dict:
     from accounts.constants import OrgKind, Role
     from accounts.models import Organisation, User
     from bench.datasets import confirmed_filing
+    from demo.generate import generate_pilots
+    from demo.people import DEMO_PASSWORD, OFFICE_GROUP
     from ledger.models import Filing, QuarterlyReport
-    from ledger.selectors import last_ended_quarter, owed_quarters
+    from ledger.selectors import owed_quarters
     from pilots import rules
     from pilots.constants import LEDGER_STATES, PilotKind, ReformField, Tier
-    from pilots.demo import DEMO_PASSWORD, OFFICE_GROUP
-    from pilots.management.commands.generate_pilots import generate_pilots
     from pilots.models import Pilot
     from pilots.selectors import SORTS
 
     today = timezone.localdate()
-    year, quarter = last_ended_quarter(today)
+    year, quarter = rules.last_ended_quarter(today)
     before = set(Pilot.objects.values_list("pk", flat=True))
     began = time.monotonic()
     generate_pilots(count=pilots, seed=seed, today=today)

@@ -109,7 +109,7 @@ def test_the_reset_request_form_answers_bad_input_in_chinese(client, personas):
 def test_demo_accounts_have_addresses_so_the_reset_mail_is_written_to_the_mail_folder(
     client, db, settings, tmp_path
 ):
-    from pilots.demo import DEMO_ACCOUNTS, ensure_demo_users
+    from demo.people import DEMO_ACCOUNTS, ensure_demo_users
     from tests.factories import OrganisationFactory
 
     orgs = {a.org_code: OrganisationFactory(code=a.org_code) for a in DEMO_ACCOUNTS}

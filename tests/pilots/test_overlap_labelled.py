@@ -18,7 +18,7 @@ from tests.pilots.data.overlap_labelled import PROPOSALS
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "ledger" / "data" / "xinfu-reform-plan-2018.xlsx"
-DEMO = ROOT / "pilots" / "data" / "demo_pilots.json"
+DEMO = ROOT / "demo" / "data" / "demo_pilots.json"
 AREAS = {
     "健全自然资源资产产权制度": ReformField.PROPERTY_RIGHTS,
     "建立国土空间开发保护制度": ReformField.SPATIAL_PROTECTION,

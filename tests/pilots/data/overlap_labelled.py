@@ -2,7 +2,7 @@
 
 The library: the 36 reform items of the imported county plan (ledger/data/
 xinfu-reform-plan-2018.xlsx: item name, its content as the goal, its main tasks as the
-measures; keys "X01" … "X36") and the demo pilots still in play (pilots/data/demo_pilots.json,
+measures; keys "X01" … "X36") and the demo pilots still in play (demo/data/demo_pilots.json,
 keyed by name). The proposals: paraphrases written for this set of library items — the same
 reform in other words — and proposals of reforms the library does not hold.
 

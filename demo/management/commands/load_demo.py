@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from pilots.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+from demo.load import load_demo
+from demo.people import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""manage.py generate_pilots --count N [--seed S]: synthetic but plausible pilots for benchmarks.
+"""Synthetic but plausible pilots for benchmarks (manage.py generate_pilots --count N [--seed S]).
 
 Pilots from calls belong to one of two synthetic calls (N3): applications to an open one,
 approved pilots to a closed one; the calls' quota is raised to what the generated
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from collections import Counter
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -30,8 +29,10 @@ from simple_history.utils import bulk_create_with_history
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation, User
 from accounts.orgdata import ensure_organisations
+from core.history import save_with_history
+from pilots.codes import reserve_codes
 from pilots.constants import APPLICATION_STATES, APPROVED_OR_LATER, Origin, PilotKind, Status
-from pilots.models import Call, CodeSequence, Milestone, Pilot
+from pilots.models import Call, Milestone, Pilot
 
 CHANGE_REASON = "批量生成测试数据"
 OPEN_CALL_TITLE = "批量生成测试批次（开放中）"
@@ -176,22 +177,6 @@ APPROVAL = {
     Origin.DEPARTMENT: (("浙江省生态环境厅", "浙环函"), ("浙江省生态环境厅", "浙环发")),
     Origin.CALL: (("浙江省生态环境厅", "浙环函"),),
 }
-
-
-class Command(BaseCommand):
-    help = "批量生成合成试点数据（用于性能测试）：--count N [--seed S]。"
-
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--count", type=int, required=True, help="要生成的试点数量")
-        parser.add_argument("--seed", type=int, default=None, help="随机数种子（可复现）")
-
-    def handle(self, *args, count: int, seed: int | None, **options) -> None:
-        if count < 1:
-            raise CommandError("--count 必须是正整数。")
-        began = time.monotonic()
-        created = generate_pilots(count=count, seed=seed)
-        elapsed = time.monotonic() - began
-        self.stdout.write(self.style.SUCCESS(f"已生成 {created} 个试点，用时 {elapsed:.1f} 秒。"))
 
 
 def generate_pilots(*, count: int, seed: int | None = None, today: dt.date | None = None) -> int:
@@ -358,23 +343,13 @@ class _Generator:
         return _Planned(pilot, year, prefecture, regions, participants, milestones)
 
 
-def _format_code(year: int, serial: int) -> str:
-    # The same shape as pilots.services.next_code.
-    return f"{settings.PILOT_CODE_PREFIX}-{year}-{serial:04d}"
-
-
 def _assign_codes(planned: list[_Planned]) -> None:
-    """Reserve one block of serials per year in CodeSequence (row locked) and hand it out."""
+    """Reserve one block of serials per year (the counter row locked) and hand it out."""
     for year, needed in sorted(Counter(item.year for item in planned).items()):
-        CodeSequence.objects.get_or_create(year=year)
-        seq = CodeSequence.objects.select_for_update().get(year=year)
-        first = seq.last + 1
-        seq.last += needed
-        seq.save(update_fields=["last"])
-        serials = iter(range(first, first + needed))
+        codes = iter(reserve_codes(year, needed))
         for item in planned:
             if item.year == year:
-                item.pilot.code = _format_code(year, next(serials))
+                item.pilot.code = next(codes)
 
 
 def _assign_calls(planned: list[_Planned], *, opener: User | None, today: dt.date) -> None:
@@ -426,9 +401,8 @@ def _assign_calls(planned: list[_Planned], *, opener: User | None, today: dt.dat
                 )
             )
         call.prefecture_quota = max([call.prefecture_quota, *used.values()])
-        call._history_user = opener
-        call._change_reason = CHANGE_REASON
-        call.save()  # the pilots' call_id is taken from it when they are inserted
+        # The pilots' call_id is taken from it when they are inserted.
+        save_with_history(call, actor=opener, reason=CHANGE_REASON)
 
 
 def _write_batch(batch: list[_Planned], *, actor: User | None) -> None:

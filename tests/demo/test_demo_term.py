@@ -10,8 +10,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from core.models import JobRun
 from pilots.constants import DeadlineKind, Status, TermRequestStatus
-from pilots.models import ClosureReport, ExtensionRequest, JobRun, OverdueEvent, Pilot, Reminder
+from pilots.models import ClosureReport, ExtensionRequest, OverdueEvent, Pilot, Reminder
 
 
 @pytest.fixture(autouse=True)

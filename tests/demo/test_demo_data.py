@@ -15,11 +15,12 @@ from django.utils import timezone
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation, User
 from accounts.orgdata import ensure_organisations
+from demo.constants import DEMO_REASON
+from demo.people import DEMO_ACCOUNTS, DEMO_PASSWORD
 from pilots import rules
+from pilots.codes import next_code
 from pilots.constants import APPLICATION_STATES, Origin, PilotKind, ReformField, Status
-from pilots.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_REASON
 from pilots.models import Call, CodeSequence, Milestone, Opinion, Pilot, ScreeningChecklist
-from pilots.services import next_code
 
 PREFECTURES = {
     "hangzhou": 13, "ningbo": 10, "wenzhou": 12, "jiaxing": 7, "huzhou": 5, "shaoxing": 6,

@@ -10,19 +10,18 @@ import datetime as dt
 from django.utils import timezone
 
 from accounts.models import User
+from core.history import save_with_history
+from demo.constants import DEMO_REASON
+from demo.people import lead_account
+from demo.pilots import demo_pilots
 from pilots import rules
 from pilots.constants import EvaluatorType, Status, TermRequestStatus
-from pilots.demo_ledger import demo_pilots, lead_account
 from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Pilot
 from pilots.term import purge_reason
 
-DEMO_TERM_REASON = "演示数据"
-
 
 def _save(obj, actor) -> None:
-    obj._history_user = actor
-    obj._change_reason = DEMO_TERM_REASON
-    obj.save()
+    save_with_history(obj, actor=actor, reason=DEMO_REASON)
 
 
 def _closure(pilot: Pilot, actor: User, *, accepted_by: User | None) -> None:
@@ -107,8 +106,11 @@ def load_term_demo(*, users: dict[str, User], today: dt.date | None = None) -> i
             pilot.purged_on = min(today, rules.purge_date(pilot.end_date))
             pilot.purge_reason = purge_reason(pilot.end_date)
             pilot.status_before_purge = Status.ACTIVE
-            pilot._history_user = office
-            pilot._change_reason = DEMO_TERM_REASON
-            pilot.save(update_fields=["purged_on", "purge_reason", "status_before_purge"])
+            save_with_history(
+                pilot,
+                actor=office,
+                reason=DEMO_REASON,
+                update_fields=["purged_on", "purge_reason", "status_before_purge"],
+            )
             created += 1
     return created

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from accounts.models import User
+from demo.people import lead_account
+from demo.pilots import demo_pilots
 from pilots.constants import EvaluatorType, Status
-from pilots.demo_ledger import demo_pilots, lead_account
 from reviews.evaluations import define_scorecard, record_evaluation
 from reviews.models import Evaluation, Scorecard
 
