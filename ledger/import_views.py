@@ -18,10 +18,15 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ledger import imports
+from core.xlsx import XLSX_CONTENT_TYPE
 from ledger.constants import ImportKind, ImportStatus
+from ledger.imports.batches import (
+    apply_import,
+    can_import,
+    preview_pilot_import,
+    preview_plan_import,
+)
 from ledger.models import ImportBatch, PlanItem, PlanTask, ReformPlan
-from ledger.xlsx import XLSX_CONTENT_TYPE
 
 SAMPLE_PLAN = Path(__file__).resolve().parent / "data" / "xinfu-reform-plan-2018.xlsx"
 SAMPLE_PLAN_NAME = "改革实施方案导入样例（新府2018）.xlsx"
@@ -43,7 +48,7 @@ class ImportForm(forms.Form):
 
 
 def _require_importer(request: HttpRequest) -> None:
-    if not imports.can_import(request.user):
+    if not can_import(request.user):
         raise PermissionDenied("只有省办可以导入台账和改革实施方案。")
 
 
@@ -55,9 +60,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         preview = (
-            imports.preview_pilot_import
+            preview_pilot_import
             if form.cleaned_data["kind"] == ImportKind.PILOTS
-            else imports.preview_plan_import
+            else preview_plan_import
         )
         batch = preview(actor=request.user, upload=form.cleaned_data["file"])
         if batch.status == ImportStatus.FAILED and not batch.file:
@@ -114,7 +119,7 @@ def import_apply(request: HttpRequest, pk: int) -> HttpResponse:
     _require_importer(request)
     batch = get_object_or_404(ImportBatch, pk=pk)
     try:
-        batch = imports.apply_import(actor=request.user, batch=batch)
+        batch = apply_import(actor=request.user, batch=batch)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("ledger:import_batch", pk=pk)
@@ -158,7 +163,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ledger/plans/plan_list.html",
-        {"page": page, "query": "", "can_import": imports.can_import(request.user)},
+        {"page": page, "query": "", "can_import": can_import(request.user)},
     )
 
 

@@ -29,6 +29,8 @@ from openpyxl import load_workbook
 
 from accounts.models import Organisation
 from accounts.orgdata import ensure_plan_units, plan_unit_rows
+from core.xlsx import write_workbook
+from demo.plan_fixture import parse_plan, plan_rows
 from ledger.constants import ImportKind, ImportStatus
 from ledger.exports import export_ledger
 from ledger.imports import (
@@ -37,10 +39,8 @@ from ledger.imports import (
     preview_pilot_import,
     preview_plan_import,
 )
-from ledger.management.commands.build_plan_fixture import parse_plan, plan_rows
 from ledger.models import ImportBatch, PlanItem, PlanTask, QuarterlyReport, ReformPlan
 from ledger.selectors import LEDGER_HEADERS, ledger_queryset, ledger_row
-from ledger.xlsx import write_workbook
 from pilots.constants import PilotKind, ReformField, Status
 from pilots.models import CodeSequence, Milestone, Pilot
 from tests.factories import ledger_sheet_row as _row
@@ -405,10 +405,10 @@ def test_only_the_office_imports(who, personas):
 def test_the_imported_pilots_are_indexed_for_the_overlap_check_after_commit(
     ratio, office, make_pilot, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from ledger import imports
+    from ledger.imports import pilot_writes
     from pilots.models_overlap import OverlapFingerprint
 
-    monkeypatch.setattr(imports, "REINDEX_COST_RATIO", ratio)
+    monkeypatch.setattr(pilot_writes, "REINDEX_COST_RATIO", ratio)
     make_pilot()  # not indexed yet: a rebuild indexes it too
     batch = preview_pilot_import(actor=office, upload=_upload(_sheet(_row())))
     with django_capture_on_commit_callbacks(execute=True):

@@ -14,11 +14,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Organisation
+from core.xlsx import write_workbook
 from ledger.constants import ImportStatus
 from ledger.imports import apply_import, batch_reason, preview_pilot_import, preview_plan_import
 from ledger.models import QuarterlyReport, ReformPlan
 from ledger.selectors import LEDGER_HEADERS
-from ledger.xlsx import write_workbook
 from pilots import services
 from pilots.constants import Status
 from pilots.models import Pilot

@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from accounts.orgdata import ensure_plan_units
+from core.xlsx import XLSX_CONTENT_TYPE, write_workbook
 from ledger.constants import ImportStatus
 from ledger.import_views import SAMPLE_PLAN
 from ledger.models import ImportBatch, PlanItem, PlanTask, ReformPlan
 from ledger.selectors import LEDGER_HEADERS
-from ledger.xlsx import XLSX_CONTENT_TYPE, write_workbook
 from pilots.models import Pilot
 from tests.factories import ledger_sheet_row as _row
 

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from ledger.constants import ImportStatus
-from ledger.imports import apply_import, preview_pilot_import
+from ledger.imports.batches import apply_import, preview_pilot_import
 
 # Errors printed at most; the rest are counted.
 SHOWN_ERRORS = 50

@@ -10,7 +10,7 @@ created. For the sample plan, load its units first (manage.py load_demo does):
 
 from __future__ import annotations
 
-from ledger.imports import preview_plan_import
+from ledger.imports.batches import preview_plan_import
 from ledger.management.commands.import_pilots import ImportCommand
 
 
