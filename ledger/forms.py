@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from django import forms
 
+from ledger.filing import FILING_FIELDS
+from ledger.reports import REPORT_FIELDS
+from ledger.summaries import SUMMARY_FIELDS
 from pilots.forms import DATE_WIDGET
 from pilots.uploads import checked_attachment
 from pilots.validators import validate_doc_number, validate_phone
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 
+# The fields a page's form and the API take for the same domain function, declared once (on
+# the domain's lists): the forms below and the API's input serializers take their fields from
+# these. The half-year summary's are the domain's own (ledger.summaries.SUMMARY_FIELDS).
+FILING_FORM_FIELDS = (*FILING_FIELDS, "plan")
+QUARTERLY_REPORT_FORM_FIELDS = (*REPORT_FIELDS, "attachment", "correction_reason")
+
 
 class FilingForm(forms.Form):
     """《生态文明领域新增改革试点项目备案表》 (R2.2)."""
+
+    field_order = FILING_FORM_FIELDS
 
     approval_authority = forms.CharField(label="批复机关", max_length=100)
     approval_doc_number = forms.CharField(
@@ -45,6 +56,8 @@ class FilingForm(forms.Form):
 
 
 class QuarterlyReportForm(forms.Form):
+    field_order = QUARTERLY_REPORT_FORM_FIELDS
+
     progress = forms.CharField(label="工作进展", widget=forms.Textarea(attrs={"rows": 5}))
     milestones_reached = forms.CharField(label="节点完成情况", required=False, widget=TEXTAREA)
     problems = forms.CharField(label="存在问题", required=False, widget=TEXTAREA)
@@ -63,6 +76,8 @@ class QuarterlyReportForm(forms.Form):
 
 
 class HalfYearSummaryForm(forms.Form):
+    field_order = SUMMARY_FIELDS
+
     overview = forms.CharField(label="总体情况", widget=forms.Textarea(attrs={"rows": 4}))
     progress = forms.CharField(label="主要进展", widget=forms.Textarea(attrs={"rows": 8}))
     problems = forms.CharField(

@@ -50,6 +50,57 @@ def lead_department_choices(user):
     return qs
 
 
+# The fields a page's form and the API take for the same domain function, declared once: the
+# forms below and the API's input serializers (api.serializers) take their fields from these.
+
+# A pilot entered directly (R2.2), without its plan upload: PilotForm, the API's direct entry.
+DIRECT_ENTRY_FIELDS = (
+    "name",
+    "field",
+    "kind",
+    "origin",
+    "regions",
+    "implementing_body",
+    "lead_department",
+    "participating_units",
+    "goal",
+    "scope",
+    "start_date",
+    "end_date",
+    "responsible_body",
+    "measures",
+    "expected_outcomes",
+    "work_foundation",
+    "contact_person",
+    "contact_phone",
+    "approval_authority",
+    "approval_doc_number",
+    "approval_date",
+)
+# An application in a call (N3), without its plan upload: ApplicationForm, the API's application.
+APPLICATION_FIELDS = (
+    "name",
+    "field",
+    "kind",
+    "regions",
+    "implementing_body",
+    "lead_department",
+    "participating_units",
+    "goal",
+    "scope",
+    "start_date",
+    "end_date",
+    "responsible_body",
+    "measures",
+    "expected_outcomes",
+    "work_foundation",
+    "contact_person",
+    "contact_phone",
+)
+# The office's verdict on an overlap flag (R1.3).
+OVERLAP_VERDICT_FIELDS = ("verdict", "note")
+
+
 class PilotForm(forms.ModelForm):
     """The six entry elements (R1.1), term (R1.2), origin (R2.1) and approval (R2.2), for
     pilots a lead department enters directly."""
@@ -79,30 +130,7 @@ class PilotForm(forms.ModelForm):
 
     class Meta:
         model = Pilot
-        fields = [
-            "name",
-            "field",
-            "kind",
-            "origin",
-            "regions",
-            "implementing_body",
-            "lead_department",
-            "participating_units",
-            "goal",
-            "scope",
-            "start_date",
-            "end_date",
-            "responsible_body",
-            "measures",
-            "expected_outcomes",
-            "work_foundation",
-            "contact_person",
-            "contact_phone",
-            "approval_authority",
-            "approval_doc_number",
-            "approval_date",
-            "plan_attachment",
-        ]
+        fields = [*DIRECT_ENTRY_FIELDS, "plan_attachment"]
         widgets = {
             "start_date": DATE_WIDGET,
             "end_date": DATE_WIDGET,
@@ -202,26 +230,7 @@ class ApplicationForm(PilotForm):
     )
 
     class Meta(PilotForm.Meta):
-        fields = [
-            "name",
-            "field",
-            "kind",
-            "regions",
-            "implementing_body",
-            "lead_department",
-            "participating_units",
-            "goal",
-            "scope",
-            "start_date",
-            "end_date",
-            "responsible_body",
-            "measures",
-            "expected_outcomes",
-            "work_foundation",
-            "contact_person",
-            "contact_phone",
-            "plan_attachment",
-        ]
+        fields = [*APPLICATION_FIELDS, "plan_attachment"]
         labels = {"lead_department": "建议牵头联系部门"}
 
     def __init__(self, *args, user, call=None, **kwargs):
@@ -338,6 +347,8 @@ class ApprovalForm(forms.Form):
 
 
 class OverlapVerdictForm(forms.Form):
+    field_order = OVERLAP_VERDICT_FIELDS
+
     verdict = forms.ChoiceField(
         label="判定",
         choices=[c for c in OverlapVerdict.choices if c[0] != OverlapVerdict.PENDING],

@@ -14,6 +14,13 @@ from pilots.uploads import checked_attachment
 
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
 
+# The fields a page's form and the API take for the same domain function, declared once: the
+# forms below and the API's input serializers (api.serializers) take their fields from these.
+CLOSURE_FIELDS = ("results", "milestones_reached", "experience", "attachment")
+# The extension's dated milestones come as a formset on the page, as a list in the API.
+EXTENSION_FIELDS = ("reason", "new_end_date", "stage_targets")
+ACCEPTANCE_FIELDS = ("summary", "evaluator", "third_party", "attachment")
+
 
 class _Required(forms.Form):
     """Chinese messages for missing and invalid values."""
@@ -29,6 +36,8 @@ class _Required(forms.Form):
 class ClosureForm(_Required):
     """销号报告 (R2.4)."""
 
+    field_order = CLOSURE_FIELDS
+
     results = forms.CharField(label="完成情况（对照预期成果）", widget=TEXTAREA)
     milestones_reached = forms.CharField(label="时间节点完成情况", required=False, widget=TEXTAREA)
     experience = forms.CharField(label="可复制推广的经验", widget=TEXTAREA)
@@ -42,6 +51,8 @@ class ClosureForm(_Required):
 
 class ExtensionForm(_Required):
     """延期申请 (R2.4): the dated milestones come in ExtensionMilestoneFormSet."""
+
+    field_order = EXTENSION_FIELDS
 
     reason = forms.CharField(label="延期理由", widget=TEXTAREA)
     new_end_date = forms.DateField(label="申请延至", widget=DATE_WIDGET)
@@ -59,6 +70,8 @@ ExtensionMilestoneFormSet = forms.formset_factory(
 
 class AcceptanceForm(_Required):
     """总结验收报告 (R3.2)."""
+
+    field_order = ACCEPTANCE_FIELDS
 
     summary = forms.CharField(label="总结报告", widget=forms.Textarea(attrs={"rows": 6}))
     evaluator = forms.ChoiceField(

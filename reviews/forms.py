@@ -22,6 +22,12 @@ from reviews.models import Recognition
 
 LINES = forms.Textarea(attrs={"rows": 3})
 
+# The fields of a record as its page's form takes them, declared once: the forms below and the
+# API's serializers of these records (api.serializers) take their fields from these.
+# An evaluation's fixed fields; the scorecard adds one field per indicator and the criteria.
+EVALUATION_FIELDS = ("stage", "evaluator", "third_party", "evaluated_on", "effort")
+INSPECTION_FIELDS = ("inspected_on", "inspectors", "subject", "findings")
+
 
 class ScorecardForm(forms.Form):
     name = forms.CharField(label="评分表名称", max_length=200)
@@ -85,6 +91,8 @@ def indicators_from(formset) -> list[dict]:
 class EvaluationForm(forms.Form):
     """The evaluation of one pilot against `scorecard`: a field per indicator (a number for
     completion, a level for stability) and a checkbox per veto or deny-excellent item."""
+
+    field_order = EVALUATION_FIELDS
 
     stage = forms.ChoiceField(label="评估类型", choices=EvaluationStage.choices)
     evaluator = forms.ChoiceField(
@@ -193,6 +201,8 @@ class ListDraftForm(forms.Form):
 
 
 class InspectionForm(forms.Form):
+    field_order = INSPECTION_FIELDS
+
     inspected_on = forms.DateField(label="督察日期", widget=DATE_WIDGET)
     inspectors = forms.CharField(label="督察人员", max_length=300)
     subject = forms.CharField(

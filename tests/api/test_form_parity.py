@@ -2,19 +2,65 @@
 below — valid, or broken in one way — the page and the API both accept it or both refuse it,
 applications (N3) and directly entered pilots (R2.2) alike; the API refuses with 400 JSON and
 Chinese messages under the form's field names. And the API enters a state- or
-ministry-deployed pilot directly, as the page does, with the page's permissions."""
+ministry-deployed pilot directly, as the page does, with the page's permissions. Where a page's
+form and the API take the same fields, both take them from one tuple, and cannot drift."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pkgutil
 import zoneinfo
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import serializers
 
+import api.serializers
 from accounts.models import Organisation
+from api.serializers.calls import ApplicationSerializer
+from api.serializers.common import FormInputSerializer
+from api.serializers.ledger import (
+    FilingInputSerializer,
+    QuarterlyReportInputSerializer,
+    SummarySubmitSerializer,
+)
+from api.serializers.pilots import DirectEntrySerializer, PilotUpdateSerializer
+from api.serializers.reviews import EvaluationSerializer, InspectionSerializer
+from api.serializers.term import (
+    AcceptanceInputSerializer,
+    ClosureInputSerializer,
+    ExtensionInputSerializer,
+)
+from api.serializers.workflow import OverlapVerdictSerializer
+from ledger.forms import (
+    FILING_FORM_FIELDS,
+    QUARTERLY_REPORT_FORM_FIELDS,
+    FilingForm,
+    HalfYearSummaryForm,
+    QuarterlyReportForm,
+)
+from ledger.summaries import SUMMARY_FIELDS
 from pilots.constants import Status
+from pilots.forms import (
+    APPLICATION_FIELDS,
+    DIRECT_ENTRY_FIELDS,
+    OVERLAP_VERDICT_FIELDS,
+    ApplicationForm,
+    OverlapVerdictForm,
+    PilotForm,
+)
 from pilots.models import CodeSequence, Pilot
+from pilots.term_forms import (
+    ACCEPTANCE_FIELDS,
+    CLOSURE_FIELDS,
+    EXTENSION_FIELDS,
+    AcceptanceForm,
+    ClosureForm,
+    ExtensionForm,
+)
+from reviews.forms import EVALUATION_FIELDS, INSPECTION_FIELDS, EvaluationForm, InspectionForm
 
 API = "/api/v1/pilots/"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -255,3 +301,108 @@ def test_the_api_edits_an_application_through_the_form_and_keeps_its_regions_rul
     assert pilot.name == "西湖区排污权改革试点"
     assert [r.code for r in pilot.regions.all()] == ["hz-xihu"]
     assert [m.title for m in pilot.milestones.filter(is_removed=False)] == ["交易平台上线"]
+
+
+# --- one list of fields for the page's form and the API -------------------------------------
+
+# (the page's form, the tuple both take, the API's serializer, what else the form takes, what
+# else the API takes)
+SAME_FIELDS = [
+    # The plan is uploaded on the page; the milestones are the page's formset; the edit's
+    # reason is no field of the pilot.
+    (
+        PilotForm,
+        DIRECT_ENTRY_FIELDS,
+        DirectEntrySerializer,
+        {"plan_attachment", "reason"},
+        {"milestones", "reason"},
+    ),
+    (
+        PilotForm,
+        DIRECT_ENTRY_FIELDS,
+        PilotUpdateSerializer,
+        {"plan_attachment", "reason"},
+        {"milestones", "reason"},
+    ),
+    # The page takes the call from its address; its form inherits the edit's reason.
+    (
+        ApplicationForm,
+        APPLICATION_FIELDS,
+        ApplicationSerializer,
+        {"plan_attachment", "reason"},
+        {"call", "milestones"},
+    ),
+    (OverlapVerdictForm, OVERLAP_VERDICT_FIELDS, OverlapVerdictSerializer, set(), set()),
+    (FilingForm, FILING_FORM_FIELDS, FilingInputSerializer, set(), set()),
+    # The page takes the year and the quarter from its address.
+    (
+        QuarterlyReportForm,
+        QUARTERLY_REPORT_FORM_FIELDS,
+        QuarterlyReportInputSerializer,
+        set(),
+        {"year", "quarter"},
+    ),
+    (HalfYearSummaryForm, SUMMARY_FIELDS, SummarySubmitSerializer, set(), set()),
+    (ClosureForm, CLOSURE_FIELDS, ClosureInputSerializer, set(), set()),
+    (ExtensionForm, EXTENSION_FIELDS, ExtensionInputSerializer, set(), {"milestones"}),
+    (AcceptanceForm, ACCEPTANCE_FIELDS, AcceptanceInputSerializer, set(), set()),
+]
+
+
+def _subclasses(cls: type) -> set[type]:
+    direct = {sub for sub in cls.__subclasses__() if sub.__module__.startswith("api.")}
+    return direct.union(*(_subclasses(sub) for sub in direct))
+
+
+@pytest.mark.parametrize(
+    ("form", "fields", "serializer", "form_else", "api_else"),
+    SAME_FIELDS,
+    ids=[row[2].__name__ for row in SAME_FIELDS],
+)
+def test_the_page_and_the_api_take_their_fields_from_one_tuple(
+    form, fields, serializer, form_else, api_else
+):
+    assert len(set(fields)) == len(fields)
+    assert set(form.base_fields) == {*fields, *form_else}
+    assert [name for name in form.base_fields if name in fields] == list(fields)
+    assert set(serializer().fields) == {*fields, *api_else}
+    assert set(fields) <= set(serializer.Meta.fields)
+
+
+def test_every_api_body_of_a_page_form_is_checked_against_its_form():
+    for module in pkgutil.iter_modules(api.serializers.__path__):
+        importlib.import_module(f"api.serializers.{module.name}")
+    checked = {row[2] for row in SAME_FIELDS}
+
+    assert _subclasses(FormInputSerializer) - checked == set()
+
+
+def test_an_api_body_that_strays_from_its_tuple_is_refused_at_import():
+    with pytest.raises(ImproperlyConfigured, match="title"):
+
+        class Missing(FormInputSerializer):
+            verdict = serializers.CharField()
+
+            class Meta:
+                fields = ("verdict", "title")
+
+    with pytest.raises(ImproperlyConfigured, match="extra"):
+
+        class Extra(FormInputSerializer):
+            verdict = serializers.CharField()
+            extra = serializers.CharField()
+
+            class Meta:
+                fields = ("verdict",)
+
+
+@pytest.mark.parametrize(
+    ("form", "fields", "serializer"),
+    [
+        (EvaluationForm, EVALUATION_FIELDS, EvaluationSerializer),
+        (InspectionForm, INSPECTION_FIELDS, InspectionSerializer),
+    ],
+)
+def test_the_api_shows_a_review_record_with_the_fields_its_page_takes(form, fields, serializer):
+    assert tuple(form.base_fields) == fields
+    assert set(fields) <= set(serializer().fields)
