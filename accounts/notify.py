@@ -72,7 +72,7 @@ def notify_many(notices: list[Notification]) -> list[Notification]:
 
 def _queue_emails(notice_ids: list[int]) -> None:
     from accounts.tasks import send_notification_emails
-    from pilots.queue import enqueue
+    from core.queue import enqueue
 
     # Broker down: kept and sent later; the notices also stay unsent until delivered.
     enqueue(send_notification_emails, notice_ids)
@@ -80,7 +80,7 @@ def _queue_emails(notice_ids: list[int]) -> None:
 
 def _queue_email(notice_id: int) -> None:
     from accounts.tasks import send_notification_email
-    from pilots.queue import enqueue
+    from core.queue import enqueue
 
     enqueue(send_notification_email, notice_id)
 

@@ -33,6 +33,7 @@ from django.utils.http import urlsafe_base64_encode
 from simple_history.models import HistoricalRecords
 
 from accounts.constants import PRIVILEGED_ROLES, AuditAction, Role
+from core.history import save_with_history
 
 RESET_SUBJECT_TEMPLATE = "registration/reset_subject.txt"
 RESET_EMAIL_TEMPLATE = "registration/reset_email.txt"
@@ -267,12 +268,10 @@ def _clean_profile(
 
 def _save(user, *, actor, reason: str, password_reason: str = "") -> None:
     user._actor = actor
-    user._history_user = actor
-    user._change_reason = reason
     if password_reason:
         user._password_reason = password_reason
     try:
-        user.save()
+        save_with_history(user, actor=actor, reason=reason)
     finally:
         for name in ("_actor", "_password_reason"):
             user.__dict__.pop(name, None)

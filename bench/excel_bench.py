@@ -6,7 +6,7 @@ Generates ledger pilots (in the ledger's states, with regions and quarterly repo
 shaped like real ones) and measures, in the same run:
 
 - export of the whole ledger (ledger.exports.export_ledger: ledger_rows through the streaming
-  writer of ledger.xlsx) against the same rows written by openpyxl in normal mode, openpyxl
+  writer of core.xlsx) against the same rows written by openpyxl in normal mode, openpyxl
   in write-only mode (the previous writer) and, when it is installed, XlsxWriter in
   constant_memory mode; plus the rows alone (the queries and ledger_row, no writing);
 - import of a ledger workbook: parsing with python-calamine against openpyxl read-only, then
@@ -192,9 +192,9 @@ def _openpyxl(path: str, write_only: bool) -> int:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
+    from core.xlsx import column_letter, safe_text
     from ledger.exports import LEDGER_WIDTHS, ledger_rows
     from ledger.selectors import LEDGER_HEADERS
-    from ledger.xlsx import column_letter, safe_text
 
     wb = Workbook(write_only=write_only)
     ws = wb.create_sheet("改革试点台账") if write_only else wb.active
@@ -250,9 +250,9 @@ def engine_openpyxl_write_only(path: str) -> int:
 def engine_xlsxwriter(path: str) -> int:
     import xlsxwriter
 
+    from core.xlsx import safe_text
     from ledger.exports import LEDGER_WIDTHS, ledger_rows
     from ledger.selectors import LEDGER_HEADERS
-    from ledger.xlsx import safe_text
 
     wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False})
     ws = wb.add_worksheet("改革试点台账")
@@ -508,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     normal = next((r for r in export_rows if r[0] == "openpyxl_normal"), None)
     for engine, seconds, peak, size in export_rows:
         ratio = f"{normal[1] / seconds:.2f}×" if normal and engine != "rows_only" else ""
-        shown = {"rows_only": "rows only (no writing)", "ours": "ledger.xlsx (ours)"}.get(
+        shown = {"rows_only": "rows only (no writing)", "ours": "core.xlsx (ours)"}.get(
             engine, engine
         )
         print(f"{shown:<24} {seconds:>8.2f} {peak:>8.0f} {size / 2**20:>8.1f} {ratio:>16}")

@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 @signals.worker_ready.connect
 def _flush_pending_on_start(**kwargs):
     """A worker that starts (the broker is up) sends what was kept while it was down."""
-    from pilots.queue import flush_pending
+    from core.queue import flush_pending
 
     flush_pending()
 
@@ -25,8 +25,8 @@ def _recover_interrupted_work(**kwargs):
     "运行中" are closed as failed, and PDF ledgers left "生成中" or "排队中" are queued again."""
     import logging
 
+    from core.jobs import close_stale_runs
     from ledger.pdf import requeue_stale_renders
-    from pilots.jobs import close_stale_runs
 
     log = logging.getLogger(__name__)
     for recover in (close_stale_runs, requeue_stale_renders):

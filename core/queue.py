@@ -11,7 +11,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError, OperationalError
 
 from config.celery import app
-from pilots.models import PendingTask
+from core.models import PendingTask
 
 log = logging.getLogger(__name__)
 BROKER_ERRORS = (OperationalError, KombuError, OSError, ConnectionError, TimeoutError)

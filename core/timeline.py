@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from simple_history.utils import get_m2m_reverse_field_name
 
-from pilots.rules import format_cn_date
+from core.dates import format_cn_date
 
 HISTORY_TYPES = {"+": "创建", "~": "修改", "-": "删除"}
 SKIP_FIELDS = {"updated_at", "created_at"}

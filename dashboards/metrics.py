@@ -62,8 +62,7 @@ def slice_label(user) -> str:
 # --- quarters --------------------------------------------------------------------------------
 
 
-def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
-    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+previous_quarter = rules.previous_quarter
 
 
 def latest_due_quarter(today: dt.date) -> tuple[int, int]:
@@ -284,15 +283,12 @@ def _ledger_pilots(scope) -> list[_LedgerPilot]:
             "end_date",
         )
     )
-    return [
-        _LedgerPilot(
-            pk,
-            parent_id or dept_id,
-            rules.quarter_of(max(start, since)),
-            rules.quarter_of(end),
-        )
-        for pk, dept_id, parent_id, since, start, end in rows
-    ]
+    found = []
+    for pk, dept_id, parent_id, since, start, end in rows:
+        span = rules.owed_quarter_span(start, end, since)
+        if span is not None:
+            found.append(_LedgerPilot(pk, parent_id or dept_id, *span))
+    return found
 
 
 def _first_lateness(scope, quarters: list[tuple[int, int]]) -> dict[tuple[int, int, int], int]:

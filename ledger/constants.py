@@ -35,3 +35,10 @@ class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", "待确认"
     FAILED = "failed", "校验未通过"
     APPLIED = "applied", "已导入"
+
+
+class LedgerJob(models.TextChoices):
+    """The ledger's scheduled jobs (run and logged by core.jobs)."""
+
+    RENDER_LEDGERS = "render_ledgers", "季度PDF台账"
+    ARCHIVE_RENDERS = "archive_renders", "归档被替代的PDF台账"

@@ -4,7 +4,7 @@ ledger.selectors.LEDGER_HEADERS, the same layout ledger.imports reads back.
 `ledger_rows` is the exporter: a generator of rows that walks the caller's queryset (already
 restricted to what the user may see, and filtered as the page is) in primary-key batches of
 BATCH_SIZE, three queries each, so that 100,000 pilots take constant memory and a number of
-queries that grows only with the number of batches. ledger.xlsx writes the rows.
+queries that grows only with the number of batches. core.xlsx writes the rows.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organisation
+from core.xlsx import XLSX_CONTENT_TYPE, write_workbook
 from ledger.selectors import LEDGER_HEADERS, annotate_ledger, ledger_row
-from ledger.xlsx import XLSX_CONTENT_TYPE, write_workbook
 from pilots.constants import LEDGER_STATES
 from pilots.models import Pilot
 
@@ -122,7 +122,7 @@ def _prefetched(objs: list) -> QuerySet:
 def export_ledger(queryset: QuerySet[Pilot], out: IO[bytes] | None = None) -> bytes | None:
     """Write the ledger of `queryset` as an .xlsx workbook to `out` (an HttpResponse, an open
     file …); without `out`, return the file's bytes. Chinese headers, frozen and filterable;
-    dates as date cells; user text never a formula (ledger.xlsx)."""
+    dates as date cells; user text never a formula (core.xlsx)."""
     return write_workbook(
         LEDGER_SHEET_TITLE, LEDGER_HEADERS, ledger_rows(queryset), LEDGER_WIDTHS, out=out
     )

@@ -12,9 +12,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from ledger.constants import LedgerScope, RenderStatus
+from core.jobs import run_job
+from ledger.constants import LedgerJob, LedgerScope, RenderStatus
 from ledger.models import LedgerRender
-from pilots.constants import JobName
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,8 @@ def archive_superseded_renders(
     with a history row and its reason — and the pages can tell the current ledger from the
     old ones. The newest finished ledger of each quarter is never archived; a second run finds
     nothing to do. It runs under its lock and is logged like every other job."""
-    from pilots.jobs import run_job
-
     return run_job(
-        JobName.ARCHIVE_RENDERS,
+        LedgerJob.ARCHIVE_RENDERS,
         lambda day: _archive_superseded_renders(day, keep_days=keep_days),
         today,
         triggered_by,
@@ -97,17 +95,15 @@ def render_ledgers(today: dt.date | None = None, *, triggered_by: str = "shell")
     for the quarter just ended, queued for the background renderer. A ledger already queued,
     rendering or rendered by this job for that quarter is not queued again, so a second run
     queues nothing. Returns the JobRun."""
-    from pilots.jobs import run_job
-
-    return run_job(JobName.RENDER_LEDGERS, _render_ledgers, today, triggered_by)
+    return run_job(LedgerJob.RENDER_LEDGERS, _render_ledgers, today, triggered_by)
 
 
 def _render_ledgers(today: dt.date) -> dict:
     from simple_history.utils import bulk_create_with_history
 
     from ledger.pdf import _enqueue, requeue_stale_renders
-    from ledger.selectors import last_ended_quarter
-    from ledger.services import lead_departments
+    from ledger.summaries import lead_departments
+    from pilots.rules import last_ended_quarter
 
     # A render whose worker was killed is queued again first, so it is not left "生成中".
     requeued = requeue_stale_renders()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from core.models import SubmittedDecided
 from ledger.constants import (
     FilingStatus,
     ImportKind,
@@ -25,7 +26,7 @@ def report_attachment_path(instance: QuarterlyReport, filename: str) -> str:
     return f"reports/{code}/{instance.year}Q{instance.quarter}/v{instance.version}/{filename}"
 
 
-class Filing(models.Model):
+class Filing(SubmittedDecided):
     """The filing form (《生态文明领域新增改革试点项目备案表》, R2.2) a lead department submits
     for an approved pilot, with the pilot plan attached. Each submission is a version; the
     office confirms one (the pilot enters the ledger) or returns it with reasons."""
@@ -51,19 +52,6 @@ class Filing(models.Model):
     due_date = models.DateField("备案期限")
     filed_on = models.DateField("报送日期")
     days_late = models.PositiveIntegerField("逾期天数", default=0)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="报送人"
-    )
-    submitted_at = models.DateTimeField("报送时间", auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name="确认人",
-    )
-    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
     return_reason = models.TextField("退回理由", blank=True)
     history = HistoricalRecords()
 

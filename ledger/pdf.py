@@ -41,13 +41,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.constants import Role
+from core.dates import format_cn_date
+from core.history import save_with_history
 from ledger.constants import LedgerScope, RenderStatus
 from ledger.models import LedgerRender
 from ledger.selectors import LEDGER_HEADERS, annotate_ledger, ledger_row
 from pilots import policy
 from pilots.documents import STATIC_DIR, static_only_fetcher
 from pilots.models import Pilot
-from pilots.rules import format_cn_date
 
 logger = logging.getLogger(__name__)
 
@@ -113,15 +114,15 @@ def request_render(*, actor, scope: str, department=None, year: int, quarter: in
             requested_by=actor,
             queued_at=timezone.now(),
         )
-        _save(render, actor=actor, reason="申请生成PDF台账")
+        save_with_history(render, actor=actor, reason="申请生成PDF台账")
         render_id = render.pk
         transaction.on_commit(lambda: _enqueue(render_id))
     return render
 
 
 def _enqueue(render_id: int) -> None:
+    from core.queue import enqueue
     from ledger.tasks import render_ledger_task
-    from pilots.queue import enqueue
 
     # Pages never need the broker: when it is down the row stays QUEUED and the task is
     # kept in the database, sent when the broker is back.
@@ -139,7 +140,7 @@ def stale_renders(now: dt.datetime | None = None) -> QuerySet[LedgerRender]:
     LEDGER_RENDER_STALE_MINUTES. A live render is killed at CELERY_TASK_TIME_LIMIT, which the
     setting exceeds, so nothing that is still rendering is found. A task kept in the database
     while the broker is down (PendingTask) is not lost: its render is left alone."""
-    from pilots.models import PendingTask
+    from core.models import PendingTask
 
     cutoff = (now or timezone.now()) - dt.timedelta(minutes=settings.LEDGER_RENDER_STALE_MINUTES)
     waiting = {
@@ -180,8 +181,9 @@ def requeue_stale_renders(*, now: dt.datetime | None = None) -> int:
             render.queued_at = now
             render.started_at = None
             render.error = reasons[render.pk]
-            _save(
+            save_with_history(
                 render,
+                actor=None,
                 reason=reasons[render.pk],
                 update_fields=["status", "progress", "queued_at", "started_at", "error"],
             )
@@ -406,12 +408,6 @@ def print_ledger(
     return len(ids), pages
 
 
-def _save(render: LedgerRender, *, actor=None, reason: str, update_fields=None) -> None:
-    render._history_user = actor
-    render._change_reason = reason
-    render.save(update_fields=update_fields)
-
-
 def _set_progress(render_id: int, percent: int) -> None:
     # Progress is a transient display value, written many times a render: a plain UPDATE,
     # without a history row each time (the status changes around it carry the history).
@@ -430,8 +426,11 @@ def render_ledger(render_id: int) -> LedgerRender:
         render.progress = 0
         render.error = ""
         render.started_at = timezone.now()
-        _save(
-            render, reason="开始生成", update_fields=["status", "progress", "error", "started_at"]
+        save_with_history(
+            render,
+            actor=None,
+            reason="开始生成",
+            update_fields=["status", "progress", "error", "started_at"],
         )
 
     render = LedgerRender.objects.select_related("department").get(pk=render_id)
@@ -452,8 +451,11 @@ def render_ledger(render_id: int) -> LedgerRender:
                 f"PDF台账生成失败，请稍后重试或联系管理员。\n详情：{type(exc).__name__}: {exc}"
             )
             render.finished_at = timezone.now()
-            _save(
-                render, reason="生成失败", update_fields=["status", "file", "error", "finished_at"]
+            save_with_history(
+                render,
+                actor=None,
+                reason="生成失败",
+                update_fields=["status", "file", "error", "finished_at"],
             )
             return render
 
@@ -462,8 +464,9 @@ def render_ledger(render_id: int) -> LedgerRender:
     render.pages = pages
     render.progress = 100
     render.finished_at = timezone.now()
-    _save(
+    save_with_history(
         render,
+        actor=None,
         reason="生成完成",
         update_fields=["status", "rows", "pages", "progress", "file", "finished_at"],
     )

@@ -51,21 +51,12 @@ class Deadline:
         return max(0, (today - self.due).days)
 
 
-def last_ended_quarter(today: dt.date) -> tuple[int, int]:
-    year, quarter = rules.quarter_of(today)
-    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-
-
 def owed_quarters(pilot: Pilot, today: dt.date) -> list[tuple[int, int]]:
     """R2.3: the ended quarters a ledger pilot reports on — from the quarter it entered the
     ledger (or started, if later) to the last quarter that has ended within its term."""
-    if pilot.ledger_since is None:
-        return []
-    first = max(pilot.start_date, pilot.ledger_since)
-    last_day = min(pilot.end_date, rules.quarter_end(*last_ended_quarter(today)))
-    if last_day < first:
-        return []
-    return rules.reporting_quarters(first, last_day)
+    return rules.owed_quarters(
+        pilot.start_date, pilot.end_date, pilot.ledger_since, until=rules.last_ended_quarter(today)
+    )
 
 
 def next_deadline(pilot: Pilot, today: dt.date, reported: set[tuple[int, int]]) -> Deadline | None:

@@ -16,15 +16,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
-from ledger import services
+from core.views import attach_errors, bound_data, content_disposition, serve_file
 from ledger.constants import FilingStatus, LedgerScope, RenderStatus, SummaryStatus
+from ledger.filing import confirm_filing, may_file, return_filing, submit_filing
 from ledger.forms import FilingForm, HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
 from ledger.models import Filing, HalfYearSummary, LedgerRender, QuarterlyReport
-from ledger.selectors import last_ended_quarter, ledger_queryset, next_deadline, owed_quarters
-from pilots import policy
-from pilots.application_views import _content_disposition
+from ledger.reports import REPORT_FIELDS, may_report, owed_reports, submit_quarterly_report
+from ledger.selectors import ledger_queryset, next_deadline, owed_quarters
+from ledger.summaries import (
+    SUMMARY_FIELDS,
+    draft_half_year_summary,
+    lead_departments,
+    submit_half_year_summary,
+)
+from pilots import policy, rules
 from pilots.constants import Status
-from pilots.views import _attach_errors, _bound, filtered_list
+from pilots.views import filtered_list
 
 LEDGER_SESSION_KEY = "ledger_filters"
 
@@ -77,7 +84,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     stamp = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = _content_disposition(f"改革试点台账-{stamp}.xlsx")
+    response["Content-Disposition"] = content_disposition(f"改革试点台账-{stamp}.xlsx")
     response["X-Content-Type-Options"] = "nosniff"
     export_ledger(state.queryset, response)
     return response
@@ -110,20 +117,20 @@ def _filing_initial(pilot) -> dict:
 @require_http_methods(["GET", "POST"])
 def filing_create(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
-    if not services.may_file(request.user, pilot):
+    if not may_file(request.user, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送备案。")
     if pilot.status != Status.APPROVED:
         messages.error(request, f"当前状态为“{pilot.get_status_display()}”，不能报送备案。")
         return redirect(pilot)
-    form = FilingForm(_bound(request), request.FILES or None, initial=_filing_initial(pilot))
+    form = FilingForm(bound_data(request), request.FILES or None, initial=_filing_initial(pilot))
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "plan"}
         try:
-            filing = services.submit_filing(
+            filing = submit_filing(
                 actor=request.user, pilot=pilot, data=data, plan=form.cleaned_data["plan"]
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             if filing.days_late:
                 messages.warning(
@@ -172,10 +179,10 @@ def filing_decide(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action")
     try:
         if action == "confirm":
-            services.confirm_filing(actor=request.user, filing=filing)
+            confirm_filing(actor=request.user, filing=filing)
             messages.success(request, f"已确认备案，{filing.pilot.code} 列入台账。")
         elif action == "return":
-            services.return_filing(
+            return_filing(
                 actor=request.user, filing=filing, reason=request.POST.get("reason", "")[:2000]
             )
             messages.success(request, "已退回备案。")
@@ -189,20 +196,7 @@ def filing_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def filing_plan(request: HttpRequest, pk: int) -> FileResponse:
     filing = _get_filing(request.user, pk)
-    return _serve(filing.plan)
-
-
-def _serve(field_file, filename: str = "") -> FileResponse:
-    if not field_file:
-        raise Http404("文件不存在。")
-    try:
-        handle = field_file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("文件不存在。") from exc
-    name = filename or field_file.name.rsplit("/", 1)[-1]
-    response = FileResponse(handle, as_attachment=True, filename=name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return serve_file(filing.plan)
 
 
 # --- quarterly progress (R2.3) --------------------------------------------------------------
@@ -227,7 +221,7 @@ def pilot_reports(request: HttpRequest, code: str) -> HttpResponse:
             "pilot": pilot,
             "reports": reports,
             "owed": owed,
-            "can_report": services.may_report(request.user, pilot),
+            "can_report": may_report(request.user, pilot),
         },
     )
 
@@ -236,14 +230,14 @@ def pilot_reports(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
-    if not services.may_report(request.user, pilot):
+    if not may_report(request.user, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送季度进展。")
     current = pilot.quarterly_reports.filter(year=year, quarter=quarter, is_current=True).first()
-    initial = {name: getattr(current, name) for name in services.REPORT_FIELDS} if current else None
-    form = QuarterlyReportForm(_bound(request), request.FILES or None, initial=initial)
+    initial = {name: getattr(current, name) for name in REPORT_FIELDS} if current else None
+    form = QuarterlyReportForm(bound_data(request), request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            report = services.submit_quarterly_report(
+            report = submit_quarterly_report(
                 actor=request.user,
                 pilot=pilot,
                 year=year,
@@ -253,7 +247,7 @@ def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> H
                 correction_reason=form.cleaned_data.get("correction_reason", ""),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             late = f"（逾期{report.days_late}天）" if report.days_late else ""
             messages.success(request, f"已报送{report.period_label}进展{late}。")
@@ -279,7 +273,7 @@ def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
     report = get_object_or_404(
         QuarterlyReport, pk=pk, pilot__in=policy.visible_pilots(request.user)
     )
-    return _serve(report.attachment)
+    return serve_file(report.attachment)
 
 
 TODO_PER_PAGE = 50
@@ -300,7 +294,7 @@ def todo(request: HttpRequest) -> HttpResponse:
         .order_by("approval_date", "code")
     )
     # A department leading hundreds of pilots owes as many reports at a deadline: paged.
-    owed = Paginator(services.owed_reports(org, today), per_page=TODO_PER_PAGE).get_page(
+    owed = Paginator(owed_reports(org, today), per_page=TODO_PER_PAGE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -315,7 +309,7 @@ def todo(request: HttpRequest) -> HttpResponse:
 
 def _half_years(today) -> list[tuple[int, int]]:
     """The last four ended half years, newest first."""
-    year, quarter = last_ended_quarter(today)
+    year, quarter = rules.last_ended_quarter(today)
     half = 1 if quarter <= 2 else 2
     if quarter in (1, 3):  # the half year containing that quarter has not ended yet
         year, half = (year - 1, 2) if half == 1 else (year, 1)
@@ -335,7 +329,7 @@ def summary_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     periods = _half_years(today)
     if policy.is_office(request.user):
-        departments = services.lead_departments()
+        departments = lead_departments()
     elif policy.role_of(request.user) == Role.LEAD_DEPARTMENT and request.user.organisation:
         departments = [request.user.organisation]
     else:
@@ -385,7 +379,7 @@ def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
         raise Http404("半年参数无效。")
     org = request.user.organisation
     try:
-        summary = services.draft_half_year_summary(
+        summary = draft_half_year_summary(
             actor=request.user,
             organisation=org,
             year=year,
@@ -397,16 +391,14 @@ def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
         return redirect("ledger:summaries")
     if summary.status == SummaryStatus.SUBMITTED:
         return render(request, "ledger/summary_view.html", {"summary": summary})
-    initial = {name: getattr(summary, name) for name in services.SUMMARY_FIELDS}
+    initial = {name: getattr(summary, name) for name in SUMMARY_FIELDS}
     posting = request.method == "POST" and "refresh" not in request.POST
     form = HalfYearSummaryForm(request.POST if posting else None, initial=initial)
     if posting and form.is_valid():
         try:
-            services.submit_half_year_summary(
-                actor=request.user, summary=summary, data=form.cleaned_data
-            )
+            submit_half_year_summary(actor=request.user, summary=summary, data=form.cleaned_data)
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, f"已报送{summary.period_label}台账汇总。")
             return redirect("ledger:summaries")
@@ -450,9 +442,9 @@ def render_list(request: HttpRequest) -> HttpResponse:
     departments = _render_departments(request.user)
     if not departments.exists() and not policy.is_office(request.user):
         raise PermissionDenied("PDF台账由省办和牵头部门生成。")
-    year, quarter = last_ended_quarter(timezone.localdate())
+    year, quarter = rules.last_ended_quarter(timezone.localdate())
     form = RenderRequestForm(
-        _bound(request), departments=departments, initial={"year": year, "quarter": quarter}
+        bound_data(request), departments=departments, initial={"year": year, "quarter": quarter}
     )
     if not policy.is_office(request.user):
         form.fields["department"].required = True
@@ -484,4 +476,4 @@ def render_download(request: HttpRequest, pk: int) -> FileResponse:
     )
     if render_row.status != RenderStatus.DONE:
         raise Http404("该PDF台账尚未生成完成。")
-    return _serve(render_row.file, download_name(render_row))
+    return serve_file(render_row.file, download_name(render_row))

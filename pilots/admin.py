@@ -3,12 +3,12 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyMixin
 from pilots import policy, services
 from pilots.models import (
     AcceptanceReport,
     ClosureReport,
     ExtensionRequest,
-    JobRun,
     Milestone,
     OverdueEvent,
     Pilot,
@@ -88,20 +88,6 @@ class PilotAdmin(SimpleHistoryAdmin):
             self.save_formset(request, form, formset, change=change)
 
 
-class ReadOnlyMixin:
-    """End-of-term records, overdue events and job runs change only through pilots.term and
-    pilots.jobs (which check who may act and write history); the admin reads them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
     def get_queryset(self, request):
         # Records of a pilot are visible exactly when the pilot is (the access policy).
@@ -132,9 +118,8 @@ class OverdueEventAdmin(ReadOnlyAdmin):
     list_select_related = ("organisation",)
 
 
-@admin.register(Reminder, JobRun)
-class JobLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    def get_list_display(self, request):
-        if self.model is JobRun:
-            return ("job", "today", "status", "started_at", "finished_at", "queries", "counts")
-        return ("label", "kind", "organisation", "due_date", "days_before", "sent_on")
+# End-of-term records, overdue events and reminders change only through pilots.term and
+# pilots.jobs (which check who may act and write history); the admin reads them.
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("label", "kind", "organisation", "due_date", "days_before", "sent_on")

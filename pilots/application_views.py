@@ -16,7 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
-from pilots import policy, workflow
+from core.views import attach_errors, bound_data, content_disposition
+from pilots import calls, policy, screening
 from pilots.constants import Origin, OverlapVerdict, Stage, Status
 from pilots.forms import (
     ApplicationForm,
@@ -30,15 +31,7 @@ from pilots.forms import (
     milestones_from,
 )
 from pilots.models import Call, OverlapFlag, Pilot
-from pilots.views import _attach_errors, _bound
-
-
-def _content_disposition(filename: str) -> str:
-    from urllib.parse import quote
-
-    safe = "".join("_" if ch in '/\\:*?"<>|' else ch for ch in filename)
-    return f"attachment; filename*=UTF-8''{quote(safe)}"
-
+from pilots.panels import SCREENING_PAGE, panels_for
 
 # --- calls --------------------------------------------------------------------------------
 
@@ -48,7 +41,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
     # The count is of the applications the viewer may see (N3: another unit's drafts and
     # unendorsed applications are not even counted).
     visible = policy.visible_pilots(request.user).filter(call=OuterRef("pk"))
-    calls = Call.objects.filter(is_cancelled=False).annotate(
+    rows = Call.objects.filter(is_cancelled=False).annotate(
         n=Coalesce(
             Subquery(visible.order_by().values("call").annotate(c=Count("pk")).values("c")), 0
         )
@@ -56,7 +49,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pilots/call_list.html",
-        {"calls": calls, "now": timezone.now(), "can_open": policy.can_open_call(request.user)},
+        {"calls": rows, "now": timezone.now(), "can_open": policy.can_open_call(request.user)},
     )
 
 
@@ -65,10 +58,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
 def call_create(request: HttpRequest) -> HttpResponse:
     if not policy.can_open_call(request.user):
         raise PermissionDenied("只有省办可以发布申报批次。")
-    form = CallForm(_bound(request))
+    form = CallForm(bound_data(request))
     if request.method == "POST" and form.is_valid():
         try:
-            call = workflow.open_call(
+            call = calls.open_call(
                 actor=request.user,
                 title=form.cleaned_data["title"],
                 deadline=form.cleaned_data["deadline"],
@@ -77,7 +70,7 @@ def call_create(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, f"已发布申报批次“{call.title}”。")
             return redirect(call)
@@ -151,7 +144,7 @@ def call_export(request: HttpRequest, pk: int) -> HttpResponse:
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     stamp = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = _content_disposition(f"{call.title}-申报汇总-{stamp}.xlsx")
+    response["Content-Disposition"] = content_disposition(f"{call.title}-申报汇总-{stamp}.xlsx")
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -168,11 +161,11 @@ def application_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not call.is_open():
         messages.error(request, "该申报批次已截止，不能再填报。")
         return redirect(call)
-    form = ApplicationForm(_bound(request), request.FILES or None, user=request.user, call=call)
-    formset = MilestoneFormSet(_bound(request), prefix="ms")
+    form = ApplicationForm(bound_data(request), request.FILES or None, user=request.user, call=call)
+    formset = MilestoneFormSet(bound_data(request), prefix="ms")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
-            pilot = workflow.create_application(
+            pilot = calls.create_application(
                 actor=request.user,
                 call=call,
                 data=form.domain_data(),
@@ -181,7 +174,7 @@ def application_create(request: HttpRequest, pk: int) -> HttpResponse:
                 milestones=milestones_from(formset),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             return _after_save(request, pilot)
     return render(
@@ -195,7 +188,7 @@ def _after_save(request: HttpRequest, pilot: Pilot) -> HttpResponse:
     """ "保存草稿" keeps the draft; "保存并提交" also submits it to the prefecture."""
     if request.POST.get("submit_now"):
         try:
-            workflow.submit_application(actor=request.user, pilot=pilot)
+            calls.submit_application(actor=request.user, pilot=pilot)
         except ValidationError as exc:
             messages.warning(request, "草稿已保存，但尚不能提交：" + "；".join(exc.messages))
             return redirect("pilots:edit", code=pilot.code)
@@ -213,7 +206,7 @@ def _after_save(request: HttpRequest, pilot: Pilot) -> HttpResponse:
 def application_submit(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
     try:
-        workflow.submit_application(actor=request.user, pilot=pilot)
+        calls.submit_application(actor=request.user, pilot=pilot)
     except ValidationError as exc:
         messages.error(request, "不能提交：" + "；".join(exc.messages))
     else:
@@ -226,7 +219,7 @@ def application_submit(request: HttpRequest, code: str) -> HttpResponse:
 def application_withdraw(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
     try:
-        workflow.withdraw_application(
+        calls.withdraw_application(
             actor=request.user, pilot=pilot, reason=request.POST.get("reason", "")[:500]
         )
     except ValidationError as exc:
@@ -234,18 +227,6 @@ def application_withdraw(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, "申报已撤回。")
     return redirect(pilot)
-
-
-def _screening_role(user, pilot: Pilot) -> str | None:
-    """Which party the user screens as at the application's current state, if any."""
-    if pilot.status == Status.SUBMITTED and policy.is_screening_prefecture(user, pilot):
-        return Stage.PREFECTURE
-    if pilot.status == Status.ENDORSED:
-        if policy.is_office(user):
-            return Stage.OFFICE
-        if policy.is_lead_department_of(user, pilot):
-            return Stage.DEPARTMENT
-    return None
 
 
 # The decisions each screening party may take, with the form each needs.
@@ -264,23 +245,13 @@ DECISIONS = {
 }
 
 
-def _expert_summary(user, pilot):
-    """N3: for the office deciding, the experts' scores, mean and spread side by side."""
-    if not policy.is_office(user):
-        return None
-    from reviews.expert import summary
-
-    found = summary(pilot)
-    return found if found.reviews else None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_screen(request: HttpRequest, code: str) -> HttpResponse:
     """The screening page: the R1.1 checklist, the R1.3 overlap flags with their verdicts, and
     the decisions open to the user's party (prefecture N3, lead department N2, office)."""
     pilot = policy.get_pilot_for(request.user, code)
-    stage = _screening_role(request.user, pilot)
+    stage = policy.screening_role(request.user, pilot)
     if stage is None:
         raise PermissionDenied("该申报当前不需要您所在单位把关。")
     decisions = DECISIONS[stage]
@@ -313,6 +284,9 @@ def application_screen(request: HttpRequest, code: str) -> HttpResponse:
                 messages.success(request, f"已{decisions[action][0]}。")
                 return redirect(pilot)
     flags = policy.overlap_flags_for(request.user, pilot)
+    panels, panel_context = panels_for(
+        request.user, pilot, policy.for_pilot(request.user, pilot), page=SCREENING_PAGE
+    )
     return render(
         request,
         "pilots/application_screen.html",
@@ -333,7 +307,8 @@ def application_screen(request: HttpRequest, code: str) -> HttpResponse:
             "opinions": pilot.opinions.select_related("organisation", "author"),
             "regions": pilot.regions.all(),
             "milestones": pilot.milestones.filter(is_removed=False),
-            "expert_summary": _expert_summary(request.user, pilot),
+            "panels": panels,
+            **panel_context,
         },
     )
 
@@ -343,17 +318,17 @@ def _decide(user, pilot, stage, action, form, checklist) -> None:
     answers = checklist.answers() if checklist is not None else None
     if stage == Stage.PREFECTURE:
         if action == "endorse":
-            workflow.prefecture_endorse(
+            screening.prefecture_endorse(
                 actor=user, pilot=pilot, opinion=data["reason"], checklist=answers
             )
         elif action == "return":
-            workflow.prefecture_return(actor=user, pilot=pilot, reason=data["reason"])
+            screening.prefecture_return(actor=user, pilot=pilot, reason=data["reason"])
         else:
-            workflow.prefecture_reject(
+            screening.prefecture_reject(
                 actor=user, pilot=pilot, reason=data["reason"], checklist=answers
             )
     elif stage == Stage.DEPARTMENT:
-        workflow.department_opinion(
+        screening.department_opinion(
             actor=user,
             pilot=pilot,
             agree=data["agree"] == "yes",
@@ -361,7 +336,7 @@ def _decide(user, pilot, stage, action, form, checklist) -> None:
             checklist=answers,
         )
     elif action == "approve":
-        workflow.office_approve(
+        screening.office_approve(
             actor=user,
             pilot=pilot,
             authority=data["authority"],
@@ -371,9 +346,9 @@ def _decide(user, pilot, stage, action, form, checklist) -> None:
             checklist=answers,
         )
     elif action == "return":
-        workflow.office_return(actor=user, pilot=pilot, reason=data["reason"])
+        screening.office_return(actor=user, pilot=pilot, reason=data["reason"])
     else:
-        workflow.office_reject(actor=user, pilot=pilot, reason=data["reason"], checklist=answers)
+        screening.office_reject(actor=user, pilot=pilot, reason=data["reason"], checklist=answers)
 
 
 @login_required
@@ -386,7 +361,7 @@ def overlap_verdict(request: HttpRequest, code: str, flag_id: int) -> HttpRespon
         messages.error(request, "请选择判定结果。")
     else:
         try:
-            workflow.decide_overlap(
+            screening.decide_overlap(
                 actor=request.user,
                 flag=flag,
                 verdict=form.cleaned_data["verdict"],
@@ -408,6 +383,6 @@ def application_pdf(request: HttpRequest, code: str) -> HttpResponse:
     if pilot.origin != Origin.CALL:
         raise Http404("该试点不是通过申报批次产生的，没有申报表。")
     response = HttpResponse(render_pdf(pilot), content_type="application/pdf")
-    response["Content-Disposition"] = _content_disposition(f"{pilot.code}-申报表.pdf")
+    response["Content-Disposition"] = content_disposition(f"{pilot.code}-申报表.pdf")
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -177,11 +177,3 @@ class JobName(models.TextChoices):
     FLAG_OVERDUE = "flag_overdue", "逾期标记"
     PURGE_EXPIRED = "purge_expired", "到期清理出库"
     SEND_REMINDERS = "send_reminders", "到期提醒"
-    RENDER_LEDGERS = "render_ledgers", "季度PDF台账"
-    ARCHIVE_RENDERS = "archive_renders", "归档被替代的PDF台账"
-
-
-class JobStatus(models.TextChoices):
-    RUNNING = "running", "运行中"
-    DONE = "done", "完成"
-    FAILED = "failed", "失败"

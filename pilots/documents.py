@@ -26,10 +26,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.constants import OrgKind
-from ledger.xlsx import DATE_FORMAT_CN, write_workbook
+from core.dates import format_cn_date
+from core.xlsx import DATE_FORMAT_CN, write_workbook
 from pilots.constants import Decision, OverlapVerdict, Stage
 from pilots.models import Milestone, Opinion, OverlapFlag, Pilot
-from pilots.rules import format_cn_date
 
 # The product's own static files: the only place a PDF may load anything from.
 STATIC_DIR = Path(settings.BASE_DIR) / "static"

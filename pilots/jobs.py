@@ -21,22 +21,21 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification, office_organisation
 from accounts.notify import notify_many
+from core.bulk import insert_rows, insert_with_history, update_with_history
+from core.jobs import run_job
+from core.models import JobRun
 from pilots import rules
-from pilots.bulk import insert_rows, insert_with_history, update_with_history
-from pilots.constants import DeadlineKind, JobName, JobStatus, Status, TermRequestStatus
+from pilots.constants import DeadlineKind, JobName, Status, TermRequestStatus
 from pilots.deadlines import Due, open_deadlines
 from pilots.models import (
     ClosureReport,
     ExtensionRequest,
-    JobLock,
-    JobRun,
     OverdueEvent,
     Pilot,
     Reminder,
@@ -48,102 +47,6 @@ logger = logging.getLogger(__name__)
 # A notice lists at most this many items; the rest are counted.
 NOTICE_ITEMS = 30
 PURGE_REASON = "到期未销号也未申请延期，清理出库"
-
-
-# --- running a job --------------------------------------------------------------------------
-
-
-class _QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
-def _lock(name: str) -> None:
-    """Hold the job's lock row until the surrounding transaction ends (one query once the
-    row exists)."""
-    if JobLock.objects.select_for_update().filter(name=name).exists():
-        return
-    try:
-        with transaction.atomic():
-            JobLock.objects.create(name=name)
-    except IntegrityError:
-        pass  # created by a concurrent run meanwhile
-    JobLock.objects.select_for_update().get(name=name)
-
-
-STALE_RUN_NOTE = "进程中断，已标记为失败"
-# A run is recorded a moment before it takes its lock: a "running" run younger than this is
-# not judged dead even when its lock is free.
-LOCK_GRACE = dt.timedelta(minutes=2)
-
-
-def _lock_is_free(name: str) -> bool:
-    """Whether no run holds the job's lock now (PostgreSQL: the lock row is not locked).
-    Without row locks (SQLite) nothing can be told, and the answer is no."""
-    if not connection.features.has_select_for_update_skip_locked:
-        return False
-    with transaction.atomic():
-        if JobLock.objects.select_for_update(skip_locked=True).filter(name=name).exists():
-            return True
-        return not JobLock.objects.filter(name=name).exists()
-
-
-def close_stale_runs(job: str | None = None, *, now: dt.datetime | None = None) -> int:
-    """Close as failed the runs a dead process left "running": of `job` (or of every job),
-    those started more than JOB_RUN_STALE_MINUTES ago (a live run inside Celery is killed at
-    CELERY_TASK_TIME_LIMIT, which the setting exceeds), and, where the lock can be read,
-    those whose lock nobody holds any more. Called when a job starts and when a worker
-    starts; returns how many runs were closed."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(minutes=settings.JOB_RUN_STALE_MINUTES)
-    closed = 0
-    for name in [job] if job else JobName.values:
-        running = JobRun.objects.filter(job=name, status=JobStatus.RUNNING)
-        stale = Q(started_at__lt=cutoff)
-        if _lock_is_free(name):
-            stale |= Q(started_at__lt=now - LOCK_GRACE)
-        closed += running.filter(stale).update(
-            status=JobStatus.FAILED, finished_at=now, error=STALE_RUN_NOTE
-        )
-    if closed:
-        logger.warning("%s 条中断的定时任务记录已标记为失败", closed)
-    return closed
-
-
-def run_job(
-    job: str, body: Callable[[dt.date], dict], today: dt.date | None, triggered_by: str
-) -> JobRun:
-    """Run `body(today)` under the job's lock in one transaction and record the run. Runs of
-    the job that a dead process left "running" are closed first."""
-    today = today or timezone.localdate()
-    close_stale_runs(job)
-    run = JobRun.objects.create(job=job, today=today, triggered_by=triggered_by[:50])
-    counter = _QueryCounter()
-    try:
-        with transaction.atomic(), connection.execute_wrapper(counter):
-            _lock(job)
-            counts = body(today)
-    except Exception as exc:
-        run.status = JobStatus.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
-        run.finished_at = timezone.now()
-        run.queries = counter.count
-        run.save(update_fields=["status", "error", "finished_at", "queries"])
-        logger.exception("%s (%s) failed", job, today)
-        raise
-    run.status = JobStatus.DONE
-    run.counts = counts
-    run.queries = counter.count
-    run.finished_at = timezone.now()
-    # A run that waited long for its lock may have been judged dead meanwhile: it was not.
-    run.error = ""
-    run.save(update_fields=["status", "counts", "queries", "finished_at", "error"])
-    logger.info("%s (%s): %s, %s queries", job, today, counts, counter.count)
-    return run
 
 
 def _notices(
@@ -250,13 +153,14 @@ def purge_candidates(today: dt.date):
     with neither a pending closure report nor a pending or approved extension (those are not
     active). A pilot whose closure report was returned or extension rejected, or which the
     office restored, within the grace period gets the whole grace from that day."""
-    grace = settings.PILOT_PURGE_GRACE_DAYS
-    last_end = today - dt.timedelta(days=grace + 1)  # purge_date(end) <= today
-    since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=grace), dt.time.min))
+    # One date decides every case: the grace counts from the end date, or from the day of a
+    # return, rejection or restoring, and has passed for any day up to `last_end`.
+    last_end = rules.last_purgeable_end(today)
+    since = timezone.make_aware(dt.datetime.combine(last_end + dt.timedelta(days=1), dt.time.min))
     recent = Q(pilot=OuterRef("pk"), status=TermRequestStatus.RETURNED, decided_at__gte=since)
     return (
         Pilot.objects.filter(status=Status.ACTIVE, end_date__lte=last_end)
-        .exclude(restored_on__gte=today - dt.timedelta(days=grace))
+        .exclude(restored_on__gt=last_end)
         .exclude(Exists(ClosureReport.objects.filter(recent)))
         .exclude(Exists(ExtensionRequest.objects.filter(recent)))
     )

@@ -258,9 +258,6 @@ class CodeSequence(models.Model):
         return f"{self.year}: {self.last}"
 
 
-CODE_PREFIX = settings.PILOT_CODE_PREFIX
-
-
 class Call(models.Model):
     """A call for proposals (申报批次, N3): counties propose, prefectures screen and submit at
     most `prefecture_quota` applications each before the deadline."""
@@ -395,5 +392,4 @@ class OverlapFlag(models.Model):
 
 
 from pilots.models_overlap import *  # noqa: E402, F403
-from pilots.models_queue import *  # noqa: E402, F403
 from pilots.models_term import *  # noqa: E402, F403

@@ -1,5 +1,6 @@
 """The end of a pilot's term (R2.4, R3.2) and what the scheduled jobs record: closure reports,
-extension requests, acceptance reports, overdue events, reminders and the jobs' run log."""
+extension requests, acceptance reports, overdue events and reminders (the jobs' own run log
+is core's JobRun)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from core.models import SubmittedDecided
 from pilots.constants import (
     DEADLINE_CLAUSE,
     DeadlineKind,
     EvaluatorType,
-    JobName,
-    JobStatus,
     TermRequestStatus,
 )
 
@@ -22,8 +22,6 @@ __all__ = [
     "AcceptanceReport",
     "OverdueEvent",
     "Reminder",
-    "JobRun",
-    "JobLock",
 ]
 
 
@@ -32,7 +30,7 @@ def term_attachment_path(instance, filename: str) -> str:
     return f"term/{instance.pilot.code}/{folder}/{filename}"
 
 
-class _TermRecord(models.Model):
+class _TermRecord(SubmittedDecided):
     """What a lead department submits at the end of a term, and how the office decided it."""
 
     status = models.CharField(
@@ -45,19 +43,6 @@ class _TermRecord(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name="报送单位"
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="报送人"
-    )
-    submitted_at = models.DateTimeField("报送时间", auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name="审核人",
-    )
-    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
     decision_note = models.TextField("审核意见", blank=True)
 
     class Meta:
@@ -226,71 +211,3 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} 提前{self.days_before}日提醒"
-
-
-class JobRun(models.Model):
-    """One run of a scheduled job: when, for which day, what it changed."""
-
-    job = models.CharField("任务", max_length=32, choices=JobName.choices, db_index=True)
-    today = models.DateField("业务日期")
-    status = models.CharField(
-        "状态", max_length=16, choices=JobStatus.choices, default=JobStatus.RUNNING
-    )
-    started_at = models.DateTimeField("开始时间", auto_now_add=True)
-    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
-    counts = models.JSONField("结果", default=dict)
-    queries = models.PositiveIntegerField("数据库查询数", null=True, blank=True)
-    error = models.TextField("错误", blank=True)
-    triggered_by = models.CharField("触发方式", max_length=50, blank=True)
-
-    class Meta:
-        verbose_name = "定时任务记录"
-        verbose_name_plural = "定时任务记录"
-        ordering = ["-started_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.get_job_display()} {self.today}"
-
-    COUNT_LABELS = {
-        "flagged": "新增逾期",
-        "resolved": "解除",
-        "reopened": "重新逾期",
-        "open": "未解除",
-        "purged": "清理出库",
-        "reminded": "发送提醒",
-        "requeued": "中断后重新排队",
-        "archived": "归档",
-    }
-
-    @property
-    def counts_display(self) -> list[tuple[str, int]]:
-        """The run's counts with Chinese labels: 新增逾期·备案 3, 解除 1 …"""
-        shown = []
-        for key, value in self.counts.items():
-            base, _, kind = key.partition("_")
-            if key in self.COUNT_LABELS:
-                shown.append((self.COUNT_LABELS[key], value))
-            elif base in self.COUNT_LABELS and kind in DeadlineKind.values:
-                shown.append((f"{self.COUNT_LABELS[base]}·{DeadlineKind(kind).label}", value))
-            else:
-                shown.append((key, value))
-        return shown
-
-    @property
-    def seconds(self) -> float | None:
-        if self.finished_at is None:
-            return None
-        return round((self.finished_at - self.started_at).total_seconds(), 2)
-
-
-class JobLock(models.Model):
-    """One row per job, locked while the job runs so that two runs never overlap."""
-
-    name = models.CharField(max_length=32, primary_key=True)
-
-    class Meta:
-        verbose_name = "任务锁"
-        verbose_name_plural = "任务锁"
-
-    def __str__(self) -> str:
-        return self.name

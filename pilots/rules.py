@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core.dates import format_cn_date  # noqa: F401  (the rules print dates this way)
 from pilots.constants import DeadlineKind, Origin, PilotKind, Tier
 
 # R1.2: term limits in years — (normal, maximum).
@@ -164,15 +165,64 @@ def half_year_summary_due(year: int, half: int) -> dt.date:
     return half_year_end(year, half) + dt.timedelta(days=settings.PILOT_HALF_YEAR_DUE_DAYS)
 
 
+def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
+    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+def next_quarter(year: int, quarter: int) -> tuple[int, int]:
+    return (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+
+
+def last_ended_quarter(today: dt.date) -> tuple[int, int]:
+    """The quarter before the one `today` falls in."""
+    return previous_quarter(*quarter_of(today))
+
+
+def quarters_between(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
+    """Every quarter from `first` to `last`, both included, oldest first."""
+    quarters = []
+    while first <= last:
+        quarters.append(first)
+        first = next_quarter(*first)
+    return quarters
+
+
 def reporting_quarters(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
     """R2.3: the quarters a filed pilot reports on — every quarter that overlaps its term."""
-    quarters = []
-    year, quarter = quarter_of(start)
-    last = quarter_of(end)
-    while (year, quarter) <= last:
-        quarters.append((year, quarter))
-        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
-    return quarters
+    return quarters_between(quarter_of(start), quarter_of(end))
+
+
+def owed_quarter_span(
+    start: dt.date, end: dt.date, ledger_since: dt.date | None
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """R2.3: the first and last quarter a ledger pilot reports on — from the quarter it
+    entered the ledger (or started, if later) to the quarter its term ends; None when it
+    never entered the ledger within its term."""
+    if ledger_since is None:
+        return None
+    begin = max(start, ledger_since)
+    if begin > end:
+        return None
+    return quarter_of(begin), quarter_of(end)
+
+
+def owed_quarters(
+    start: dt.date, end: dt.date, ledger_since: dt.date | None, *, until: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """R2.3: the quarters up to `until` that a ledger pilot reports on (see
+    owed_quarter_span)."""
+    span = owed_quarter_span(start, end, ledger_since)
+    if span is None:
+        return []
+    return quarters_between(span[0], min(span[1], until))
+
+
+def next_half_year(year: int, half: int) -> tuple[int, int]:
+    return (year + 1, 1) if half == 2 else (year, 2)
+
+
+def half_of(day: dt.date) -> tuple[int, int]:
+    return day.year, 1 if day.month <= 6 else 2
 
 
 def closure_window_opens(end_date: dt.date) -> dt.date:
@@ -185,6 +235,11 @@ def purge_date(end_date: dt.date) -> dt.date:
     from the library once PILOT_PURGE_GRACE_DAYS (default 30) have passed after its end date;
     it is purged on the first day after that grace."""
     return end_date + dt.timedelta(days=settings.PILOT_PURGE_GRACE_DAYS + 1)
+
+
+def last_purgeable_end(today: dt.date) -> dt.date:
+    """R2.4: the latest end date whose pilot is purged on `today` (purge_date(end) <= today)."""
+    return today - dt.timedelta(days=settings.PILOT_PURGE_GRACE_DAYS + 1)
 
 
 def acceptance_report_due(end_date: dt.date) -> dt.date:
@@ -212,13 +267,6 @@ def acceptance_owed(end_date: dt.date, today: dt.date) -> bool:
     """R3.2: every pilot whose term has ended owes its acceptance report, whatever happened at
     the end (closed, still in the ledger past its end date, purged or restored)."""
     return is_expired(end_date, today)
-
-
-def format_cn_date(day: dt.date | None) -> str:
-    """A date as official documents print it: 2026年3月31日."""
-    if day is None:
-        return ""
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _days_list(days: Sequence[int]) -> str:

@@ -111,6 +111,16 @@ def _items(qs, *, what: str, clause: str, due, today) -> list[WorkItem]:
     ]
 
 
+# The apps built on the pilots add the work on their own records (the ledger: quarterly
+# reports owed): source(user, role, today) -> list[WorkSection], after the pilots' sections.
+WORK_SECTIONS: list = []
+
+
+def register_work_sections(source) -> None:
+    if source not in WORK_SECTIONS:
+        WORK_SECTIONS.append(source)
+
+
 def work_sections(user, today: dt.date) -> list[WorkSection]:
     """What the user's organisation has to do, oldest deadline first, each with its clause."""
     role = role_of(user)
@@ -150,26 +160,6 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
                     due=lambda p: p.end_date,
                     today=today,
                 ),
-            )
-        )
-    if role == Role.LEAD_DEPARTMENT and user.organisation is not None:
-        from ledger.services import owed_reports
-
-        owed = owed_reports(user.organisation, today)
-        sections.append(
-            WorkSection(
-                title=f"应报未报的季度进展（{rules.numbers().quarterly}）",
-                clause="R2.3",
-                items=[
-                    WorkItem(
-                        pilot=row["pilot"],
-                        what=f"{row['year']}年第{row['quarter']}季度进展",
-                        clause="R2.3",
-                        due=row["due"],
-                        today=today,
-                    )
-                    for row in owed[:ROW_LIMIT]
-                ],
             )
         )
     if role == Role.OFFICE or role == Role.ADMIN:
@@ -221,6 +211,8 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
                 items=_items(own, what="完善申报", clause="R1.1", due=lambda p: None, today=today),
             )
         )
+    for source in WORK_SECTIONS:
+        sections += source(user, role, today)
     return sections
 
 

@@ -11,16 +11,17 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
+from core.history import mark, save_with_history
 from pilots import policy, rules
+from pilots.codes import next_code
 from pilots.constants import LEDGER_STATES, Origin, Status
-from pilots.models import CodeSequence, Milestone, Pilot
+from pilots.models import Milestone, Pilot
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,6 @@ class MilestoneData:
     due_date: dt.date
     title: str
     reached_on: dt.date | None = None
-
-
-def next_code(year: int) -> str:
-    """Hand out the next pilot code for `year` (ST-2026-0001). Call inside a transaction:
-    the year's counter row is locked until it commits, so two creators never collide."""
-    CodeSequence.objects.get_or_create(year=year)
-    seq = CodeSequence.objects.select_for_update().get(year=year)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return f"{settings.PILOT_CODE_PREFIX}-{year}-{seq.last:04d}"
 
 
 # Fields a draft application may leave empty until it is submitted (R1.1 is checked then).
@@ -73,15 +64,6 @@ def _check_entry(pilot: Pilot, milestones: Sequence[MilestoneData], *, draft: bo
     )
 
 
-def _save_with_history(pilot: Pilot, *, actor, reason: str, update_fields=None) -> None:
-    pilot._history_user = actor
-    pilot._change_reason = reason
-    if update_fields is None:
-        pilot.save()
-    else:
-        pilot.save(update_fields=[*update_fields, "updated_at"])
-
-
 def _replace_milestones(pilot: Pilot, milestones: Sequence[MilestoneData], *, actor) -> None:
     """Milestones are never deleted: ones no longer listed are marked removed."""
     current = {(m.due_date, m.title): m for m in pilot.milestones.filter(is_removed=False)}
@@ -89,22 +71,18 @@ def _replace_milestones(pilot: Pilot, milestones: Sequence[MilestoneData], *, ac
     for key, row in current.items():
         if key not in wanted:
             row.is_removed = True
-            row._history_user = actor
-            row._change_reason = "时间节点调整"
-            row.save(update_fields=["is_removed"])
+            save_with_history(row, actor=actor, reason="时间节点调整", update_fields=["is_removed"])
     for key, data in wanted.items():
         row = current.get(key)
         if row is None:
             row = Milestone(pilot=pilot, due_date=data.due_date, title=data.title)
             row.reached_on = data.reached_on
-            row._history_user = actor
-            row._change_reason = "新增时间节点"
-            row.save()
+            save_with_history(row, actor=actor, reason="新增时间节点")
         elif row.reached_on != data.reached_on:
             row.reached_on = data.reached_on
-            row._history_user = actor
-            row._change_reason = "更新节点完成情况"
-            row.save(update_fields=["reached_on"])
+            save_with_history(
+                row, actor=actor, reason="更新节点完成情况", update_fields=["reached_on"]
+            )
 
 
 @transaction.atomic
@@ -142,7 +120,7 @@ def enter_pilot(
     pilot.status = Status.APPROVED
     pilot.code = next_code(timezone.localdate().year)
     _check_entry(pilot, milestones)
-    _save_with_history(pilot, actor=actor, reason=reason or "直接录入试点（已批复，待备案）")
+    save_with_history(pilot, actor=actor, reason=reason or "直接录入试点（已批复，待备案）")
     pilot.regions.set(regions)
     pilot.participating_units.set(participating_units)
     _replace_milestones(pilot, milestones, actor=actor)
@@ -199,7 +177,7 @@ def update_pilot(
         _require_own_lead(actor, locked.lead_department_id, "不能把试点改为其他部门牵头。")
     draft = locked.status in (Status.DRAFT, Status.RETURNED) and locked.origin == Origin.CALL
     _check_entry(locked, milestones, draft=draft)
-    _save_with_history(locked, actor=actor, reason=reason or "修改试点信息")
+    save_with_history(locked, actor=actor, reason=reason or "修改试点信息")
     if regions is not None:
         locked.regions.set(regions)
     if participating_units is not None:
@@ -357,12 +335,11 @@ def correct_ledger_pilot(
             validate_unique=False,
             validate_constraints=False,
         )
-        _save_with_history(locked, actor=actor, reason=reason, update_fields=changed)
+        save_with_history(locked, actor=actor, reason=reason, update_fields=changed)
     if regions is not None and {o.pk for o in regions} != set(
         locked.regions.values_list("pk", flat=True)
     ):
-        locked._history_user = actor
-        locked._change_reason = reason
+        mark(locked, actor=actor, reason=reason)
         locked.regions.set(regions)
     if changed:
         _reindex_on_commit(locked)

@@ -24,6 +24,6 @@ def send_reminders_task(triggered_by: str = "定时任务") -> None:
 @shared_task(ignore_result=True)
 def flush_pending_tasks() -> int:
     """Send the tasks kept in the database while the broker was down."""
-    from pilots.queue import flush_pending
+    from core.queue import flush_pending
 
     return flush_pending()

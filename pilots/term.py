@@ -26,30 +26,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, office_organisation
+from core.history import save_with_history
 from pilots import policy, rules
+from pilots.calls import _lock, _notify, _require_reason, _require_state
 from pilots.constants import DeadlineKind, EvaluatorType, PilotKind, Status, TermRequestStatus
 from pilots.deadlines import ACCEPTANCE_STATES, resolve_met
 from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Milestone, Pilot
-from pilots.services import MilestoneData, _save_with_history
-from pilots.workflow import _lock, _notify, _require_reason, _require_state
+from pilots.services import MilestoneData
 
 
 def _today(today: dt.date | None) -> dt.date:
     return today or timezone.localdate()
-
-
-# simple-history keeps a change reason of at most 100 characters.
-REASON_MAX = 100
-
-
-def _save(obj, *, actor, reason: str, update_fields=None) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason[:REASON_MAX]
-    obj.save(update_fields=update_fields)
-
-
-def _save_pilot(pilot: Pilot, *, actor, reason: str, update_fields) -> None:
-    _save_with_history(pilot, actor=actor, reason=reason[:REASON_MAX], update_fields=update_fields)
 
 
 def _require_lead(actor, pilot: Pilot, action: str) -> Organisation:
@@ -151,9 +138,9 @@ def report_closure(
     )
     if attachment is not None:
         report.attachment = attachment
-    _save(report, actor=actor, reason="报告销号")
+    save_with_history(report, actor=actor, reason="报告销号")
     pilot.status = Status.CLOSURE_REPORTED
-    _save_pilot(pilot, actor=actor, reason="报告销号", update_fields=["status"])
+    save_with_history(pilot, actor=actor, reason="报告销号", update_fields=["status"])
     _resolve(DeadlineKind.TERM_END, pilot, actor=actor, reason="已报告销号", today=day)
     _notify(
         office_organisation(),
@@ -175,7 +162,7 @@ def _decide(model, record, *, actor, accepted: bool, note: str, reason: str, act
     record.decided_by = actor
     record.decided_at = timezone.now()
     record.decision_note = note.strip()
-    _save(record, actor=actor, reason=reason)
+    save_with_history(record, actor=actor, reason=reason)
     return pilot, record
 
 
@@ -195,7 +182,7 @@ def accept_closure(*, actor, report: ClosureReport, note: str = "") -> ClosureRe
     )
     _require_state(pilot, Status.CLOSURE_REPORTED, action="销号")
     pilot.status = Status.CLOSED
-    _save_pilot(pilot, actor=actor, reason="同意销号", update_fields=["status"])
+    save_with_history(pilot, actor=actor, reason="同意销号", update_fields=["status"])
     _notify(
         pilot.lead_department,
         pilot,
@@ -222,7 +209,7 @@ def return_closure(*, actor, report: ClosureReport, reason: str) -> ClosureRepor
         action="审核",
     )
     pilot.status = Status.ACTIVE
-    _save_pilot(pilot, actor=actor, reason=why, update_fields=["status"])
+    save_with_history(pilot, actor=actor, reason=why, update_fields=["status"])
     _notify(pilot.lead_department, pilot, f"销号报告被退回：{pilot.name}", reason)
     return report
 
@@ -309,9 +296,9 @@ def request_extension(
         new_end_date=new_end_date,
         milestones=_milestone_rows(milestones),
     )
-    _save(request, actor=actor, reason="申请延期")
+    save_with_history(request, actor=actor, reason="申请延期")
     pilot.status = Status.EXTENSION_REQUESTED
-    _save_pilot(pilot, actor=actor, reason="申请延期", update_fields=["status"])
+    save_with_history(pilot, actor=actor, reason="申请延期", update_fields=["status"])
     _resolve(DeadlineKind.TERM_END, pilot, actor=actor, reason="已申请延期", today=today)
     _notify(
         office_organisation(),
@@ -347,12 +334,12 @@ def approve_extension(*, actor, request: ExtensionRequest, note: str = "") -> Ex
     )
     pilot.end_date = request.new_end_date
     pilot.status = Status.ACTIVE
-    _save_pilot(pilot, actor=actor, reason=why, update_fields=["end_date", "status"])
+    save_with_history(pilot, actor=actor, reason=why, update_fields=["end_date", "status"])
     existing = set(pilot.milestones.filter(is_removed=False).values_list("due_date", "title"))
     for m in milestones:
         if (m.due_date, m.title) not in existing:
             row = Milestone(pilot=pilot, due_date=m.due_date, title=m.title)
-            _save(row, actor=actor, reason="延期新增时间节点")
+            save_with_history(row, actor=actor, reason="延期新增时间节点")
     _notify(pilot.lead_department, pilot, f"已同意延期：{pilot.name}", why)
     return request
 
@@ -374,7 +361,7 @@ def reject_extension(*, actor, request: ExtensionRequest, reason: str) -> Extens
         action="审批",
     )
     pilot.status = Status.ACTIVE
-    _save_pilot(pilot, actor=actor, reason=why, update_fields=["status"])
+    save_with_history(pilot, actor=actor, reason=why, update_fields=["status"])
     _notify(pilot.lead_department, pilot, f"延期申请未获同意：{pilot.name}", reason)
     return request
 
@@ -426,7 +413,9 @@ def submit_acceptance_report(
     )
     if previous is not None and previous.is_current:
         previous.is_current = False
-        _save(previous, actor=actor, reason="被新版本替代", update_fields=["is_current"])
+        save_with_history(
+            previous, actor=actor, reason="被新版本替代", update_fields=["is_current"]
+        )
     report = AcceptanceReport(
         pilot=pilot,
         version=(previous.version + 1) if previous else 1,
@@ -440,7 +429,9 @@ def submit_acceptance_report(
     )
     if attachment is not None:
         report.attachment = attachment
-    _save(report, actor=actor, reason="报送总结验收报告" if not previous else "更正总结验收报告")
+    save_with_history(
+        report, actor=actor, reason="报送总结验收报告" if not previous else "更正总结验收报告"
+    )
     _resolve(DeadlineKind.ACCEPTANCE, pilot, actor=actor, reason="已报送总结验收报告", today=day)
     late = f"（逾期{report.days_late}天）" if report.days_late else ""
     _notify(
@@ -473,7 +464,7 @@ def restore_pilot(*, actor, pilot: Pilot, reason: str, today: dt.date | None = N
     pilot.purged_on = None
     pilot.purge_reason = ""
     pilot.restored_on = _today(today)
-    _save_pilot(
+    save_with_history(
         pilot,
         actor=actor,
         reason=f"恢复入库：{reason}",

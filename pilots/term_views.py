@@ -8,32 +8,32 @@ only bind forms, call those functions and show their Chinese messages."""
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.views import (
+    attach_errors,
+    bound_data,
+    flash_errors,
+    serve_file,
+)
 from pilots import policy, rules, term
-from pilots.application_views import _content_disposition
-from pilots.constants import LEDGER_STATES, DeadlineKind, JobName, Status, TermRequestStatus
+from pilots.constants import LEDGER_STATES, Status, TermRequestStatus
 from pilots.deadlines import ACCEPTANCE_STATES
 from pilots.models import (
     AcceptanceReport,
     ClosureReport,
     ExtensionRequest,
-    JobRun,
     Pilot,
 )
-from pilots.selectors import overdue_events_for, pending_term_requests
 from pilots.services import MilestoneData
 from pilots.term_forms import (
     AcceptanceForm,
@@ -41,10 +41,8 @@ from pilots.term_forms import (
     DecisionForm,
     ExtensionForm,
     ExtensionMilestoneFormSet,
-    OverdueFilterForm,
     RestoreForm,
 )
-from pilots.views import _attach_errors, _bound, _per_page, flash_errors
 
 # States in which a pilot has an end of term to manage.
 TERM_STATES = LEDGER_STATES | {Status.CLOSED, Status.PURGED}
@@ -59,6 +57,11 @@ def _back(request: HttpRequest, fallback: str) -> str:
 
 
 # --- the pilot page's panel -----------------------------------------------------------------
+
+
+def term_panel(user, pilot: Pilot, access) -> dict:
+    """The pilot page's 到期管理 panel (registered with pilots.panels)."""
+    return term_context(user, pilot)
 
 
 def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
@@ -139,7 +142,7 @@ def closure_create(request: HttpRequest, code: str) -> HttpResponse:
             f"{rules.format_cn_date(term.closure_opens(pilot))}起方可报告销号"
             f"（{rules.numbers().closure_window}，R2.4）。"
         )
-    form = ClosureForm(_bound(request), request.FILES or None)
+    form = ClosureForm(bound_data(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -152,7 +155,7 @@ def closure_create(request: HttpRequest, code: str) -> HttpResponse:
                 attachment=data.get("attachment"),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, "销号报告已报送省办审核。")
             return redirect(pilot)
@@ -209,8 +212,8 @@ def extension_create(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
     if not term.may_request_extension(request.user, pilot):
         _refuse(request.user, pilot, "申请延期", (Status.ACTIVE,))
-    form = ExtensionForm(_bound(request))
-    formset = ExtensionMilestoneFormSet(_bound(request), prefix="ms")
+    form = ExtensionForm(bound_data(request))
+    formset = ExtensionMilestoneFormSet(bound_data(request), prefix="ms")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = form.cleaned_data
         milestones = [
@@ -228,7 +231,7 @@ def extension_create(request: HttpRequest, code: str) -> HttpResponse:
                 milestones=milestones,
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -280,7 +283,7 @@ def acceptance_create(request: HttpRequest, code: str) -> HttpResponse:
     current = pilot.acceptance_reports.filter(is_current=True).first()
     fields = ("summary", "evaluator", "third_party")
     initial = {name: getattr(current, name) for name in fields} if current else None
-    form = AcceptanceForm(_bound(request), request.FILES or None, initial=initial)
+    form = AcceptanceForm(bound_data(request), request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -293,7 +296,7 @@ def acceptance_create(request: HttpRequest, code: str) -> HttpResponse:
                 attachment=data.get("attachment"),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             late = f"（逾期{report.days_late}天）" if report.days_late else ""
             messages.success(request, f"总结验收报告第{report.version}版已报送{late}。")
@@ -308,13 +311,12 @@ def acceptance_create(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def term_attachment(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """A closure or acceptance report's attachment, only through the access gate."""
-    from ledger.views import _serve
 
     model = {"closure": ClosureReport, "acceptance": AcceptanceReport}.get(kind)
     if model is None:
         raise Http404("未找到该附件。")
     record = get_object_or_404(model, pk=pk, pilot__in=policy.visible_pilots(request.user))
-    return _serve(record.attachment)
+    return serve_file(record.attachment)
 
 
 # --- purge and restore (R2.4) ---------------------------------------------------------------
@@ -341,216 +343,3 @@ def restore(request: HttpRequest, code: str) -> HttpResponse:
             f"{pilot.name}已恢复入库；自今日起{grace}日内须报告销号或申请延期，否则将再次清理出库。",
         )
     return redirect(_back(request, pilot.get_absolute_url()))
-
-
-@login_required
-def purged_list(request: HttpRequest) -> HttpResponse:
-    """R2.4: the pilots purged from the library that the user sees, newest first."""
-    qs = (
-        Pilot.objects.restrict(request.user)
-        .filter(status=Status.PURGED)
-        .select_related("lead_department")
-        .order_by("-purged_on", "code")
-    )
-    page = Paginator(qs, per_page=_per_page(request)).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "pilots/term/purged_list.html",
-        {"page": page, "query": "", "can_restore": policy.is_office(request.user)},
-    )
-
-
-# --- the office's queue ---------------------------------------------------------------------
-
-
-@login_required
-def term_queue(request: HttpRequest) -> HttpResponse:
-    """R2.4, R3.2: closure reports and extension requests awaiting the office, and the latest
-    acceptance reports. Lead departments see their own, without the decision forms."""
-    if not (policy.is_office(request.user) or policy.can_enter_pilot(request.user)):
-        raise PermissionDenied("只有省办和省级牵头联系部门可以查看到期事项审核。")
-    closures, extensions = pending_term_requests(request.user)
-    acceptance = (
-        AcceptanceReport.objects.filter(
-            is_current=True, pilot__in=policy.visible_pilots(request.user)
-        )
-        .select_related("pilot", "organisation")
-        .order_by("-submitted_at")[:30]
-    )
-    return render(
-        request,
-        "pilots/term/queue.html",
-        {
-            "closures": closures,
-            "extensions": extensions,
-            "acceptance_reports": acceptance,
-            "can_decide": policy.is_office(request.user),
-        },
-    )
-
-
-# --- overdue events -------------------------------------------------------------------------
-
-OVERDUE_SORTS = {
-    "due": ("due_date", "pk"),
-    "-due": ("-due_date", "-pk"),
-    "flagged": ("flagged_on", "pk"),
-    "-flagged": ("-flagged_on", "-pk"),
-}
-OVERDUE_FILTER_KEYS = ("q", "kind", "org", "state")
-OVERDUE_HEADERS = [
-    "事项",
-    "试点编号",
-    "内容",
-    "责任单位",
-    "期限",
-    "逾期天数",
-    "依据",
-    "标记日期",
-    "解除日期",
-]
-
-
-def _overdue_state(request: HttpRequest):
-    qs = overdue_events_for(request.user).select_related(
-        "pilot", "pilot__lead_department", "organisation"
-    )
-    form = OverdueFilterForm(request.GET or None)
-    params = {k: v for k, v in request.GET.items() if k in OVERDUE_FILTER_KEYS and v}
-    if form.is_bound and not form.is_valid():
-        messages.warning(request, "部分筛选条件无效，已忽略。")
-        params = {k: v for k, v in params.items() if k not in form.errors}
-        form = OverdueFilterForm()
-        qs = qs.filter(resolved_on__isnull=True)
-    elif form.is_bound:
-        qs = form.filter(qs)
-    else:
-        qs = qs.filter(resolved_on__isnull=True)
-    sort = request.GET.get("sort", "due")
-    if sort not in OVERDUE_SORTS:
-        sort = "due"
-    return form, params, sort, qs.order_by(*OVERDUE_SORTS[sort])
-
-
-@login_required
-def overdue_list(request: HttpRequest) -> HttpResponse:
-    """R2.2, R2.3, R2.4, R3.2: the missed deadlines the user answers for or sees, each with
-    its clause, how many days late, and whether it is resolved."""
-    form, params, sort, qs = _overdue_state(request)
-    today = timezone.localdate()
-    by_kind = dict(
-        qs.order_by().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n")
-    )
-    page = Paginator(qs, per_page=_per_page(request)).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.days_late = ((event.resolved_on or today) - event.due_date).days
-    return render(
-        request,
-        "pilots/term/overdue_list.html",
-        {
-            "form": form,
-            "page": page,
-            "sort": sort,
-            "query": urlencode({**params, "sort": sort}),
-            "query_without_sort": urlencode(params),
-            "filters": urlencode(params),
-            "kind_counts": [(k.value, k.label, by_kind.get(k.value, 0)) for k in DeadlineKind],
-            "total": sum(by_kind.values()),
-        },
-    )
-
-
-@login_required
-def overdue_export(request: HttpRequest) -> HttpResponse:
-    """The overdue list as filtered on the page, as .xlsx (streamed)."""
-    from ledger.xlsx import XLSX_CONTENT_TYPE, write_workbook
-
-    _form, _params, _sort, qs = _overdue_state(request)
-    today = timezone.localdate()
-    response = HttpResponse(content_type=XLSX_CONTENT_TYPE)
-    stamp = today.strftime("%Y%m%d")
-    response["Content-Disposition"] = _content_disposition(f"逾期事项-{stamp}.xlsx")
-    response["X-Content-Type-Options"] = "nosniff"
-    rows = (
-        [
-            e.get_kind_display(),
-            e.pilot.code if e.pilot else "",
-            e.label,
-            e.organisation.name,
-            e.due_date,
-            ((e.resolved_on or today) - e.due_date).days,
-            e.clause,
-            e.flagged_on,
-            e.resolved_on,
-        ]
-        for e in qs.iterator(chunk_size=2000)
-    )
-    write_workbook(
-        "逾期事项",
-        OVERDUE_HEADERS,
-        rows,
-        [14, 16, 60, 28, 12, 10, 8, 12, 12],
-        out=response,
-    )
-    return response
-
-
-# --- the scheduled jobs ---------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def job_list(request: HttpRequest) -> HttpResponse:
-    """The office's view of the scheduled jobs: their schedules (kept in the database and
-    editable in the admin), their recent runs, and a button to run one now."""
-    if not policy.is_office(request.user):
-        raise PermissionDenied("只有省办可以查看和运行定时任务。")
-    if request.method == "POST":
-        return _run_now(request)
-    from django_celery_beat.models import PeriodicTask
-
-    runs = JobRun.objects.all()
-    job = request.GET.get("job", "")
-    if job in JobName.values:
-        runs = runs.filter(job=job)
-    page = Paginator(runs, per_page=30).get_page(request.GET.get("page"))
-    schedules = PeriodicTask.objects.select_related("crontab", "interval").order_by("name")
-    return render(
-        request,
-        "pilots/term/job_list.html",
-        {
-            "page": page,
-            "query": urlencode({"job": job}) if job in JobName.values else "",
-            "job": job,
-            "jobs": JobName.choices,
-            "schedules": schedules,
-        },
-    )
-
-
-def _run_now(request: HttpRequest) -> HttpResponse:
-    from ledger.tasks import cleanup_old_renders_task, render_ledgers_task
-    from pilots import tasks
-
-    name = request.POST.get("job", "")
-    task = {
-        JobName.FLAG_OVERDUE: tasks.flag_overdue_task,
-        JobName.PURGE_EXPIRED: tasks.purge_expired_task,
-        JobName.SEND_REMINDERS: tasks.send_reminders_task,
-        JobName.RENDER_LEDGERS: render_ledgers_task,
-        JobName.ARCHIVE_RENDERS: cleanup_old_renders_task,
-    }.get(name)
-    if task is None:
-        messages.error(request, "未知的定时任务。")
-        return redirect("pilots:jobs")
-    from pilots.queue import enqueue
-
-    who = f"{request.user.get_full_name() or request.user.username}手动运行"
-    if enqueue(task, triggered_by=who):
-        messages.success(request, f"已启动“{JobName(name).label}”，运行结果见下方记录。")
-    else:
-        messages.warning(
-            request,
-            f"消息队列暂不可用，“{JobName(name).label}”已登记，将在队列恢复后自动运行。",
-        )
-    return redirect("pilots:jobs")

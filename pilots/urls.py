@@ -1,8 +1,8 @@
 from django.urls import path
 
 from pilots import application_views as apps
+from pilots import job_views, overdue_views, views
 from pilots import term_views as term
-from pilots import views
 
 app_name = "pilots"
 
@@ -14,11 +14,11 @@ urlpatterns = [
     path("calls/<int:pk>/", apps.call_detail, name="call_detail"),
     path("calls/<int:pk>/apply/", apps.application_create, name="apply"),
     path("calls/<int:pk>/export.xlsx", apps.call_export, name="call_export"),
-    path("overdue/", term.overdue_list, name="overdue"),
-    path("overdue/export.xlsx", term.overdue_export, name="overdue_export"),
-    path("purged/", term.purged_list, name="purged"),
-    path("term/", term.term_queue, name="term_queue"),
-    path("jobs/", term.job_list, name="jobs"),
+    path("overdue/", overdue_views.overdue_list, name="overdue"),
+    path("overdue/export.xlsx", overdue_views.overdue_export, name="overdue_export"),
+    path("purged/", overdue_views.purged_list, name="purged"),
+    path("term/", overdue_views.term_queue, name="term_queue"),
+    path("jobs/", job_views.job_list, name="jobs"),
     path("closures/<int:pk>/decide/", term.closure_decide, name="closure_decide"),
     path("extensions/<int:pk>/decide/", term.extension_decide, name="extension_decide"),
     path("term-files/<str:kind>/<int:pk>/", term.term_attachment, name="term_attachment"),

@@ -9,15 +9,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organisation
-from ledger.services import may_file
+from core.timeline import entries_for, m2m_rows
+from core.views import attach_errors, bound_data, per_page, serve_file
 from pilots import policy, rules, services
-from pilots.constants import APPROVED_OR_LATER, Origin, Status
+from pilots.constants import Origin, Status
 from pilots.forms import (
     ApplicationForm,
     MilestoneFormSet,
@@ -25,7 +25,7 @@ from pilots.forms import (
     PilotForm,
     milestones_from,
 )
-from pilots.history import entries_for, m2m_rows
+from pilots.panels import panels_for
 from pilots.selectors import DEFAULT_SORT, SORTS, pilot_list_queryset
 
 FILTER_SESSION_KEY = "pilot_list_filters"
@@ -82,7 +82,7 @@ def filtered_list(request: HttpRequest, qs, *, session_key: str) -> ListState | 
     if sort not in SORTS:
         sort = DEFAULT_SORT
     qs = qs.order_by(*SORTS[sort])
-    page = Paginator(qs, per_page=_per_page(request)).get_page(request.GET.get("page"))
+    page = Paginator(qs, per_page=per_page(request)).get_page(request.GET.get("page"))
     return ListState(
         form=form,
         page=page,
@@ -115,53 +115,25 @@ def pilot_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _bound(request: HttpRequest):
-    """POST data to bind a form to — also when a POST arrives empty, so it gets errors."""
-    return request.POST if request.method == "POST" else None
-
-
-def _per_page(request: HttpRequest) -> int:
-    from django.conf import settings
-
-    try:
-        value = int(request.GET.get("per_page", settings.PAGINATE_BY))
-    except ValueError:
-        return settings.PAGINATE_BY
-    return min(max(value, 10), 200)
-
-
 @login_required
 def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
-    milestones = list(pilot.milestones.filter(is_removed=False))
-    regions = list(pilot.regions.select_related("parent"))
-    participants = list(pilot.participating_units.all())
+    access = policy.for_pilot(request.user, pilot)
+    panels, panel_context = panels_for(request.user, pilot, access)
     context = {
         "pilot": pilot,
-        "milestones": milestones,
-        "regions": regions,
-        "participants": participants,
+        "milestones": list(pilot.milestones.filter(is_removed=False)),
+        "regions": list(pilot.regions.select_related("parent")),
+        "participants": list(pilot.participating_units.all()),
         "timeline": _timeline(pilot),
         "can_change": _can_change(request.user, pilot),
-        "can_file": pilot.status == Status.APPROVED and may_file(request.user, pilot),
-        "filings": pilot.filings.select_related("submitted_by", "decided_by").order_by("-version"),
+        "user_is_office": policy.is_office(request.user),
+        # R1.3: overlaps are checked wherever a pilot enters, so every pilot shows its flags.
+        "flags": policy.overlap_flags_for(request.user, pilot),
+        "panels": panels,
+        **panel_context,
     }
-    from pilots.term_views import term_context
-    from reviews.evaluations import EVALUATED_STATES, may_evaluate
-
-    context.update(term_context(request.user, pilot))
-    context["evaluations"] = list(
-        pilot.evaluations.select_related("scorecard").order_by("-evaluated_on", "-pk")
-    )
-    context["can_evaluate"] = pilot.status in EVALUATED_STATES and may_evaluate(request.user, pilot)
-    context.update(_promotion_context(request.user, pilot))
-    context.update(_supervision_context(request.user, pilot))
-    context["user_is_office"] = policy.is_office(request.user)
-    # R1.3: overlaps are checked wherever a pilot enters, so every pilot shows its flags.
-    context["flags"] = policy.overlap_flags_for(request.user, pilot)
     if pilot.origin == Origin.CALL:
-        from pilots.application_views import _screening_role
-
         is_applicant = policy.is_applicant(request.user, pilot)
         context.update(
             {
@@ -170,55 +142,10 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
                 "can_submit": is_applicant and pilot.status in (Status.DRAFT, Status.RETURNED),
                 "can_withdraw": is_applicant
                 and pilot.status in (Status.DRAFT, Status.SUBMITTED, Status.RETURNED),
-                "can_screen": _screening_role(request.user, pilot) is not None,
+                "can_screen": policy.screening_role(request.user, pilot) is not None,
             }
         )
     return render(request, "pilots/pilot_detail.html", context)
-
-
-def _promotion_context(user, pilot) -> dict:
-    """R3.4: the pilot page's 复制推广 panel."""
-    from reviews.forms import PromotionReportForm, RecognitionForm
-    from reviews.promotion import PROMOTED_STATES
-
-    if pilot.status not in PROMOTED_STATES:
-        return {"promotion_panel": False}
-    can_report = policy.is_lead_department_of(user, pilot)
-    can_recognise = policy.is_office(user)
-    return {
-        "promotion_panel": True,
-        "promotion_reports": list(
-            pilot.promotion_reports.select_related("organisation", "submitted_by")
-        ),
-        "recognitions": list(pilot.recognitions.all()),
-        "promotion_form": PromotionReportForm() if can_report else None,
-        "recognition_form": RecognitionForm() if can_recognise else None,
-    }
-
-
-def _supervision_context(user, pilot) -> dict:
-    """R3.3: the pilot page's 督察 panel: inspections with their rectification demands."""
-    from django.db.models import Prefetch
-
-    from reviews.models import Rectification
-    from reviews.supervision import may_report_rectification
-
-    inspections = list(
-        pilot.inspections.select_related("created_by").prefetch_related(
-            Prefetch("rectifications", Rectification.objects.select_related("organisation"))
-        )
-    )
-    today = timezone.localdate()
-    for inspection in inspections:
-        for r in inspection.rectifications.all():
-            r.days_late = (today - r.due_date).days if r.closed_on is None else 0
-            r.can_report = r.closed_on is None and may_report_rectification(user, r)
-    office = policy.is_office(user)
-    return {
-        "inspections": inspections,
-        "can_inspect": office and pilot.status in APPROVED_OR_LATER,
-        "can_close_rectification": office,
-    }
 
 
 def _can_change(user, pilot) -> bool:
@@ -265,8 +192,8 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
     """R2.2: a lead department enters a state-, ministry- or department-deployed pilot."""
     if not policy.can_enter_pilot(request.user):
         raise PermissionDenied("只有省级牵头联系部门或省办可以直接录入试点。")
-    form = PilotForm(_bound(request), request.FILES or None, user=request.user)
-    formset = MilestoneFormSet(_bound(request), prefix="ms")
+    form = PilotForm(bound_data(request), request.FILES or None, user=request.user)
+    formset = MilestoneFormSet(bound_data(request), prefix="ms")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             pilot = services.enter_pilot(
@@ -278,7 +205,7 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
                 reason=form.cleaned_data.get("reason", ""),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(
                 request, f"已录入试点 {pilot.code}，请在{rules.numbers().filing}完成备案。"
@@ -301,9 +228,9 @@ def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
     form_class = ApplicationForm if is_application else PilotForm
     extra = {"call": pilot.call} if is_application else {}
     form = form_class(
-        _bound(request), request.FILES or None, instance=pilot, user=request.user, **extra
+        bound_data(request), request.FILES or None, instance=pilot, user=request.user, **extra
     )
-    formset = MilestoneFormSet(_bound(request), prefix="ms", initial=initial_ms)
+    formset = MilestoneFormSet(bound_data(request), prefix="ms", initial=initial_ms)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             pilot = services.update_pilot(
@@ -316,7 +243,7 @@ def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
                 reason=form.cleaned_data.get("reason", ""),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             if is_application:
                 from pilots.application_views import _after_save
@@ -332,39 +259,10 @@ def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def flash_errors(request: HttpRequest, source) -> None:
-    """Show a bound form's errors, or a ValidationError's messages, as error messages (for a
-    POST that redirects back to the page it came from)."""
-    if isinstance(source, ValidationError):
-        found = source.messages
-    else:
-        found = [message for errors in source.errors.values() for message in errors]
-    for message in found:
-        messages.error(request, message)
-
-
-def _attach_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            target = name if name in form.fields else None
-            for message in errors:
-                form.add_error(target, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 @login_required
 def pilot_plan(request: HttpRequest, code: str) -> FileResponse:
     """The pilot plan attachment, only through the access gate."""
     pilot = policy.get_pilot_for(request.user, code)
-    if not pilot.plan_attachment:
-        raise Http404("该试点未上传试点方案。")
-    try:
-        handle = pilot.plan_attachment.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("附件文件不存在。") from exc
-    name = pilot.plan_attachment.name.rsplit("/", 1)[-1]
-    response = FileResponse(handle, as_attachment=True, filename=name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return serve_file(
+        pilot.plan_attachment, missing="该试点未上传试点方案。", gone="附件文件不存在。"
+    )

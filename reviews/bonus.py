@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 
 from accounts.models import Organisation
+from core.history import save_with_history
 from pilots import policy
 from pilots.models import Pilot
 from reviews.models import BonusPoint
@@ -50,9 +51,7 @@ def award_points(
         reason=reason.strip()[:300],
         created_by=actor,
     )
-    entry._history_user = actor
-    entry._change_reason = "录入考核加分"
-    entry.save()
+    save_with_history(entry, actor=actor, reason="录入考核加分")
     return entry
 
 

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from core.views import attach_errors
 from pilots import policy
-from pilots.views import _attach_errors
 from reviews import bonus
 from reviews.forms import BonusForm
 from reviews.models import BonusPoint
@@ -37,7 +37,7 @@ def bonus_page(request: HttpRequest) -> HttpResponse:
             try:
                 entry = bonus.award_points(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已为{entry.organisation.name}录入{entry.points}分。")
                 return redirect(f"{request.path}?year={entry.year}")

@@ -18,11 +18,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.models import office_organisation
+from core.dates import format_cn_date
+from core.history import save_with_history
 from pilots import policy
+from pilots.calls import _lock, _notify
 from pilots.constants import EvaluatorType, Status
 from pilots.models import Pilot
-from pilots.rules import format_cn_date
-from pilots.workflow import _lock, _notify
 from reviews import scoring
 from reviews.constants import CriterionKind, EvaluationStage, Rating
 from reviews.models import Criterion, Evaluation, Indicator, Scorecard
@@ -44,12 +45,6 @@ def _decimal(value, label: str) -> Decimal:
     if not number.is_finite():
         raise ValidationError(f"{label}应为数字。")
     return number
-
-
-def _save(obj, *, actor, reason: str) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason
-    obj.save()
 
 
 @transaction.atomic
@@ -110,9 +105,9 @@ def define_scorecard(
         three_stars=thresholds.three,
         created_by=actor,
     )
-    _save(card, actor=actor, reason="制定评分表")
+    save_with_history(card, actor=actor, reason="制定评分表")
     for n, row in enumerate(rows, start=1):
-        _save(
+        save_with_history(
             Indicator(
                 scorecard=card,
                 number=n,
@@ -125,7 +120,7 @@ def define_scorecard(
             reason="制定评分表",
         )
     for item in criteria:
-        _save(
+        save_with_history(
             Criterion(scorecard=card, kind=item["kind"], text=str(item["text"]).strip()),
             actor=actor,
             reason="制定评分表",
@@ -256,7 +251,7 @@ def record_evaluation(
         organisation=actor.organisation or office_organisation(),
         created_by=actor,
     )
-    _save(evaluation, actor=actor, reason=f"录入{EvaluationStage(stage).label}")
+    save_with_history(evaluation, actor=actor, reason=f"录入{EvaluationStage(stage).label}")
     if flagged:
         _tell_removal(pilot, previous, evaluation)
     if following is not None:
@@ -264,7 +259,7 @@ def record_evaluation(
         follows_cancelled = cancelled and following.rating == Rating.CANCELLED
         if following.removal_flagged != follows_cancelled:
             following.removal_flagged = follows_cancelled
-            _save(
+            save_with_history(
                 following,
                 actor=actor,
                 reason=(

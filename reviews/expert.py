@@ -25,11 +25,12 @@ from django.utils import timezone
 from accounts.constants import Role
 from accounts.models import User, office_organisation
 from accounts.notify import notify
+from core.history import save_with_history
 from pilots import policy
+from pilots.calls import _lock, _notify
 from pilots.constants import DeadlineKind, Status
 from pilots.deadlines import resolve_met
 from pilots.models import Pilot
-from pilots.workflow import _lock, _notify
 from reviews.models import ExpertReview
 
 # The office's default criteria for reviewing an application, with their maximum points.
@@ -41,12 +42,6 @@ DEFAULT_CRITERIA = [
 ]
 # Applications the office may send to experts: endorsed by the prefecture, not yet decided.
 REVIEWABLE_STATES = (Status.ENDORSED,)
-
-
-def _save(obj, *, actor, reason: str) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason
-    obj.save()
 
 
 @transaction.atomic
@@ -90,7 +85,7 @@ def assign_experts(
         review = ExpertReview(
             pilot=pilot, expert=expert, criteria=criteria, due_date=due_date, assigned_by=actor
         )
-        _save(review, actor=actor, reason="分配评审专家")
+        save_with_history(review, actor=actor, reason="分配评审专家")
         notify(
             organisation=expert.organisation,
             recipient=expert,
@@ -151,7 +146,7 @@ def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str
     review.opinion = opinion.strip()
     review.status = ExpertReview.SUBMITTED
     review.submitted_at = timezone.now()
-    _save(review, actor=actor, reason="提交专家评审")
+    save_with_history(review, actor=actor, reason="提交专家评审")
     # The expert's unit has met the deadline: its overdue item is resolved now.
     resolve_met(
         kind=DeadlineKind.EXPERT_REVIEW,

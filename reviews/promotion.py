@@ -18,10 +18,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import office_organisation
+from core.history import save_with_history
 from pilots import policy, rules
+from pilots.calls import _lock, _notify
 from pilots.constants import Status
 from pilots.models import Pilot
-from pilots.workflow import _lock, _notify
 from reviews.constants import PUBLIC_FIELDS, ListStatus, RecognitionKind
 from reviews.models import ListEntry, PromotionReport, PublishedList, Recognition
 
@@ -33,12 +34,6 @@ PROMOTED_STATES = (
     Status.CLOSED,
 )
 PUBLIC_FIELD_KEYS = [key for key, _ in PUBLIC_FIELDS]
-
-
-def _save(obj, *, actor, reason: str) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason
-    obj.save()
 
 
 def _require_office(actor, action: str) -> None:
@@ -69,7 +64,7 @@ def report_promotion(*, actor, pilot: Pilot, text: str, adopted_by: str = "") ->
         organisation=actor.organisation,
         submitted_by=actor,
     )
-    _save(report, actor=actor, reason="报送推广情况")
+    save_with_history(report, actor=actor, reason="报送推广情况")
     _notify(
         office_organisation(),
         pilot,
@@ -104,7 +99,7 @@ def recognise(
     recognition.is_withdrawn = False
     recognition.marked_by = actor
     recognition.marked_on = today or timezone.localdate()
-    _save(recognition, actor=actor, reason=reason)
+    save_with_history(recognition, actor=actor, reason=reason)
     _notify(
         pilot.lead_department,
         pilot,
@@ -147,7 +142,7 @@ def draft_list(
         raise ValidationError(errors)
     ordered = [key for key in PUBLIC_FIELD_KEYS if key in fields]
     edition = PublishedList(title=title.strip(), fields=ordered, created_by=actor)
-    _save(edition, actor=actor, reason="编制推广清单")
+    save_with_history(edition, actor=actor, reason="编制推广清单")
     chosen = sorted(chosen, key=lambda r: (r.kind != RecognitionKind.DEMONSTRATION, r.pilot.code))
     ListEntry.objects.bulk_create(
         ListEntry(
@@ -172,7 +167,7 @@ def publish_list(*, actor, edition: PublishedList, today: dt.date | None = None)
         raise ValidationError("该清单已发布，不能再次发布或修改。")
     edition.status = ListStatus.PUBLISHED
     edition.published_on = today or timezone.localdate()
-    _save(edition, actor=actor, reason="发布推广清单")
+    save_with_history(edition, actor=actor, reason="发布推广清单")
     return edition
 
 

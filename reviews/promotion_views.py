@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.views import bound_data, flash_errors
 from pilots import policy
-from pilots.views import _bound, flash_errors
 from reviews import promotion
 from reviews.constants import PUBLIC_FIELDS, ListStatus
 from reviews.forms import ListDraftForm, PromotionReportForm, RecognitionForm
@@ -70,7 +70,7 @@ def promotion_page(request: HttpRequest) -> HttpResponse:
     """The office's promotion page: recognitions, and list editions drafted and published."""
     if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以编制和发布推广清单。")
-    form = ListDraftForm(_bound(request))
+    form = ListDraftForm(bound_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             edition = promotion.draft_list(

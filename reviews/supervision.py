@@ -19,11 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, office_organisation
+from core.history import save_with_history
 from pilots import policy, rules
+from pilots.calls import _lock, _notify
 from pilots.constants import DeadlineKind
 from pilots.deadlines import resolve_met
 from pilots.models import Pilot
-from pilots.workflow import _lock, _notify
 from reviews.models import Inspection, Rectification
 
 
@@ -32,12 +33,6 @@ class Demand:
     text: str
     due_date: dt.date | None
     organisation: Organisation | None = None
-
-
-def _save(obj, *, actor, reason: str) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason
-    obj.save()
 
 
 @transaction.atomic
@@ -78,9 +73,9 @@ def record_inspection(
         findings=findings.strip(),
         created_by=actor,
     )
-    _save(inspection, actor=actor, reason="录入督察记录")
+    save_with_history(inspection, actor=actor, reason="录入督察记录")
     for demand in wanted:
-        _save(
+        save_with_history(
             Rectification(
                 inspection=inspection,
                 demand=demand.text.strip(),
@@ -125,7 +120,7 @@ def report_rectification(*, actor, rectification: Rectification, text: str) -> R
     if not text.strip():
         raise ValidationError({"text": "请填写整改情况。"})
     rectification.follow_up = text.strip()
-    _save(rectification, actor=actor, reason="报告整改情况")
+    save_with_history(rectification, actor=actor, reason="报告整改情况")
     # R3.3: the unit's obligation is its report; its overdue item is resolved now.
     _resolve(rectification, actor=actor, reason="已报告整改情况", today=None)
     pilot = rectification.inspection.pilot
@@ -150,7 +145,7 @@ def close_rectification(
     rectification.closed_by = actor
     if note.strip():
         rectification.follow_up = (rectification.follow_up + "\n省办意见：" + note.strip()).strip()
-    _save(rectification, actor=actor, reason="整改销号")
+    save_with_history(rectification, actor=actor, reason="整改销号")
     _resolve(rectification, actor=actor, reason="整改销号", today=rectification.closed_on)
     return rectification
 

@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.views import attach_errors, bound_data, flash_errors
 from pilots import policy
-from pilots.views import _attach_errors, _bound, flash_errors
 from reviews import supervision
 from reviews.forms import DemandFormSet, InspectionForm
 from reviews.models import Rectification
@@ -24,8 +24,8 @@ def inspection_create(request: HttpRequest, code: str) -> HttpResponse:
     if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以录入督察记录。")
     pilot = policy.get_pilot_for(request.user, code)
-    form = InspectionForm(_bound(request))
-    formset = DemandFormSet(_bound(request), prefix="dm")
+    form = InspectionForm(bound_data(request))
+    formset = DemandFormSet(bound_data(request), prefix="dm")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         demands = [
             supervision.Demand(f.cleaned_data.get("text", ""), f.cleaned_data.get("due_date"))
@@ -36,7 +36,7 @@ def inspection_create(request: HttpRequest, code: str) -> HttpResponse:
                 actor=request.user, pilot=pilot, demands=demands, **form.cleaned_data
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, "督察记录已保存，整改要求已通知责任单位。")
             return redirect(f"{pilot.get_absolute_url()}#supervision")

@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from core.views import bound_data, content_disposition
 from pilots import policy
-from pilots.views import _bound
 from reviews import evaluations, scoring
 from reviews.forms import EvaluationForm, IndicatorFormSet, ScorecardForm, indicators_from
 from reviews.models import Evaluation, Scorecard
@@ -52,8 +52,8 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def scorecard_create(request: HttpRequest) -> HttpResponse:
     if not policy.is_office(request.user):
         raise PermissionDenied("只有省办可以制定评分表。")
-    form = ScorecardForm(_bound(request))
-    formset = IndicatorFormSet(_bound(request), prefix="ind")
+    form = ScorecardForm(bound_data(request))
+    formset = IndicatorFormSet(bound_data(request), prefix="ind")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = form.cleaned_data
         try:
@@ -89,7 +89,7 @@ def evaluation_create(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(pilot)
     chosen = request.POST.get("scorecard") or request.GET.get("scorecard")
     card = next((c for c in cards if str(c.pk) == chosen), cards[0])
-    form = EvaluationForm(_bound(request), scorecard=card)
+    form = EvaluationForm(bound_data(request), scorecard=card)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -135,7 +135,6 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def evaluation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The evaluation report as a printable PDF (R3.2)."""
-    from pilots.application_views import _content_disposition
     from pilots.documents import render_pdf
 
     evaluation = get_object_or_404(
@@ -148,6 +147,6 @@ def evaluation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response = HttpResponse(content, content_type="application/pdf")
     name = f"{evaluation.pilot.code}-{evaluation.get_stage_display()}报告.pdf"
-    response["Content-Disposition"] = _content_disposition(name)
+    response["Content-Disposition"] = content_disposition(name)
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -11,13 +11,21 @@ existing reform of one of them.
 * ``text``  — words (jieba with the field's vocabulary) and reform items (the glossary in
   ``pilots/data/reform_terms.txt``) of a pilot's name, goal, measures and scope;
 * ``index`` — what the database keeps about each pilot's text (``manage.py reindex_overlap``);
-* ``query`` — candidates, scores (field and region raise a textual score, never create one),
-  at most settings.OVERLAP_MAX_FLAGS flags with their reasons in Chinese, and the hooks that run
-  the check on every way into the library (submission, direct entry, filing, edits, imports).
+* ``query`` — candidates and scores (field and region raise a textual score, never create one);
+* ``reasons`` — why two pilots look alike, in Chinese;
+* ``flags`` — at most settings.OVERLAP_MAX_FLAGS flags recorded per check, and the hooks that
+  run the check on every way into the library (submission, direct entry, filing, edits,
+  imports).
 """
 
 from __future__ import annotations
 
+from pilots.overlap.flags import (
+    check_ids_on_commit,
+    check_on_commit,
+    check_pilots,
+    record_overlaps,
+)
 from pilots.overlap.index import (
     BANDS,
     NATIONAL_ORIGINS,
@@ -36,6 +44,16 @@ from pilots.overlap.query import (
     DEFAULT_MIN_SCORE,
     ELIGIBLE_STATES,
     NATIONAL_MIN,
+    REGION_BOOST,
+    STRUCTURAL_FLOOR,
+    Candidate,
+    find_overlaps,
+    max_flags,
+    reform_score,
+    region_scope,
+    text_score,
+)
+from pilots.overlap.reasons import (
     REASON_COVERED,
     REASON_FIELD_REGION,
     REASON_NATIONAL,
@@ -43,19 +61,7 @@ from pilots.overlap.query import (
     REASON_REFORM_PREFIX,
     REASON_RELATED_PREFIX,
     REASON_TERMS_PREFIX,
-    REGION_BOOST,
-    STRUCTURAL_FLOOR,
-    Candidate,
-    check_ids_on_commit,
-    check_on_commit,
-    check_pilots,
     explain,
-    find_overlaps,
-    max_flags,
-    record_overlaps,
-    reform_score,
-    region_scope,
-    text_score,
 )
 from pilots.overlap.text import (
     KEY_TERMS,

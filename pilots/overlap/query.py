@@ -29,34 +29,33 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, router
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
 from pilots.constants import PilotKind, Status
-from pilots.models import OverlapFlag, Pilot
+from pilots.models import Pilot
 from pilots.models_overlap import OverlapBand, OverlapConcept, OverlapFingerprint, OverlapTerm
 from pilots.overlap.index import (
     NATIONAL_ORIGINS,
     VERSION,
     _unpack_ids,
     band_keys,
-    index_pilot,
     sampled_terms,
 )
+from pilots.overlap.reasons import (
+    REASON_COVERED,
+    REASON_FIELD_REGION,
+    REASON_NATIONAL,
+    explain,
+)
 from pilots.overlap.text import (
-    KEY_TERMS,
-    PARTS,
     Analysis,
     analyse,
     analyse_pilot,
     concept_id,
     containment,
     core_key,
-    glossary,
-    normalise,
-    part_reforms,
-    term_id,
     text_similarity,
 )
 
@@ -69,20 +68,12 @@ __all__ = [
     "REASON_COVERED",
     "REASON_FIELD_REGION",
     "REASON_NATIONAL",
-    "REASON_PARTS_PREFIX",
-    "REASON_REFORM_PREFIX",
-    "REASON_RELATED_PREFIX",
-    "REASON_TERMS_PREFIX",
     "REGION_BOOST",
     "STRUCTURAL_FLOOR",
     "Candidate",
     "explain",
-    "check_ids_on_commit",
-    "check_on_commit",
-    "check_pilots",
     "find_overlaps",
     "max_flags",
-    "record_overlaps",
     "reform_score",
     "region_scope",
     "text_score",
@@ -108,14 +99,6 @@ ELIGIBLE_STATES = frozenset(Status) - {
     Status.WITHDRAWN,
     Status.PURGED,
 }
-
-REASON_TERMS_PREFIX = "共同关键词："
-REASON_REFORM_PREFIX = "同一改革事项："
-REASON_RELATED_PREFIX = "相关改革事项："
-REASON_PARTS_PREFIX = "相近部分（本试点—该试点）："
-REASON_FIELD_REGION = "同一改革领域且试点地区相同/重叠"
-REASON_NATIONAL = "国家已在我省部署同类试点"
-REASON_COVERED = "综合性试点已包含相关改革内容"
 
 
 def max_flags() -> int:
@@ -428,167 +411,3 @@ def find_overlaps(
             reasons = [*why, *reasons]
         out.append(Candidate(pilot_id=pk, score=round(-neg_score, 4), reasons=reasons))
     return out
-
-
-# --- reasons ---------------------------------------------------------------------------------
-def _wordings(reforms: dict[str, tuple], reform: str) -> tuple[list[str], list[str]]:
-    """(parts, wordings) where a text mentions the reform."""
-    parts, wordings = [], []
-    for part, label in PARTS.items():
-        found = [w for r, w in reforms.get(part, ()) if r == reform]
-        if found:
-            parts.append(label)
-            wordings.extend(found)
-    return parts, list(dict.fromkeys(wordings))
-
-
-def _names(reforms: dict[str, tuple], parts: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(r for part in parts for r, _ in reforms.get(part, ())))
-
-
-def _reform_reasons(a: Analysis, b_reforms: dict[str, tuple], b_comprehensive: bool) -> list[str]:
-    """One line per shared reform item (the most specific of a family), at most three:
-    about the same reform first, then reforms one is about and the other mentions."""
-    gl = glossary()
-    a_core = set(a.core_names)
-    b_core = set(_names(b_reforms, ["name"]))
-    if not b_core and not b_comprehensive:
-        b_core = set(_names(b_reforms, ["goal"]))
-    b_all = set(_names(b_reforms, PARTS))
-    same = [r for r in a.concept_names if r in a_core and r in b_core]
-    related = [
-        r for r in a.concept_names if r not in same and r in b_all and (r in a_core or r in b_core)
-    ]
-    if not same and not related:
-        related = [r for r in a.concept_names if r in b_all]
-    out = []
-    for prefix, reforms in ((REASON_REFORM_PREFIX, same), (REASON_RELATED_PREFIX, related)):
-        broader = {up for r in reforms for up in gl.with_ancestors(r)[1:]}
-        for reform in reforms:
-            if reform in broader or len(out) >= 3:
-                continue
-            a_parts, a_words = _wordings(a.reforms, reform)
-            b_parts, b_words = _wordings(b_reforms, reform)
-            out.append(
-                f"{prefix}{reform}（本试点{'、'.join(a_parts)}：{'、'.join(a_words[:3])}；"
-                f"该试点{'、'.join(b_parts)}：{'、'.join(b_words[:3])}）"
-            )
-    return out
-
-
-def _shared_words(a: Analysis, b_ids: Collection[int], limit: int = 5) -> list[str]:
-    """Words of a's name, goal and measures that the other pilot's text has too (by the
-    stored word ids): key terms first, then the longest; a word inside a chosen one is not
-    repeated."""
-    keyset = KEY_TERMS | set(glossary().wordings)
-    shared = list(
-        dict.fromkeys(w for part in PARTS for w in a.words.get(part, ()) if term_id(w) in b_ids)
-    )
-    shared.sort(key=lambda w: (w not in keyset, -len(w)))
-    chosen: list[str] = []
-    for word in shared:
-        if not any(word in c for c in chosen):
-            chosen.append(word)
-        if len(chosen) >= limit:
-            break
-    return chosen
-
-
-def _alike_parts(a: Analysis, b_texts: dict[str, str], b_reforms: dict[str, tuple]) -> list[str]:
-    """Pairs of parts (this pilot's — the other's) that share a reform item, or where the
-    other part has at least two of this part's words and a fifth of them."""
-    pairs = []
-    for pa, la in PARTS.items():
-        wa, ra = set(a.words.get(pa, ())), {r for r, _ in a.reforms.get(pa, ())}
-        for pb, lb in PARTS.items():
-            text, rb = b_texts.get(pb, ""), {r for r, _ in b_reforms.get(pb, ())}
-            shared = sum(w in text for w in wa)
-            if ra & rb or (shared >= 2 and shared >= 0.2 * len(wa)):
-                pairs.append(f"{la}—{lb}")
-    return pairs
-
-
-def explain(
-    a: Analysis, b_texts: dict[str, str], b_ids: Collection[int], *, comprehensive: bool = False
-) -> list[str]:
-    """The screener's reasons for a flag of another pilot (its name, goal and measures, and
-    its stored word ids) on a, in Chinese. The other text is only searched, never cut into
-    words again: the reasons of five flags cost a few regular-expression scans."""
-    b_texts = {part: normalise(b_texts.get(part, "")) for part in PARTS}
-    b_reforms = {part: tuple(part_reforms(text)) for part, text in b_texts.items()}
-    reasons = _reform_reasons(a, b_reforms, comprehensive)
-    words = _shared_words(a, b_ids)
-    if words:
-        reasons.append(REASON_TERMS_PREFIX + "、".join(words))
-    parts = _alike_parts(a, b_texts, b_reforms)
-    if parts:
-        reasons.append(REASON_PARTS_PREFIX + "、".join(parts))
-    return reasons
-
-
-# --- recording flags -------------------------------------------------------------------------
-def record_overlaps(pilot) -> list[OverlapFlag]:
-    """Run find_overlaps and upsert one OverlapFlag per candidate (at most
-    settings.OVERLAP_MAX_FLAGS), keeping any verdict, note and decider already recorded. Flags
-    of pilots no longer found are left as they are. Returns the flags of the current
-    candidates, best first."""
-    if pilot.pk is None:
-        raise ValueError("record_overlaps: the pilot must be saved first")
-    candidates = find_overlaps(pilot)
-    flags: list[OverlapFlag] = []
-    with transaction.atomic():
-        # Serialise concurrent checks of the same pilot (SQLite serialises writers anyway).
-        list(Pilot.objects.select_for_update().filter(pk=pilot.pk).values_list("pk"))
-        existing = {f.other_id: f for f in OverlapFlag.objects.filter(pilot_id=pilot.pk)}
-        for cand in candidates:
-            flag = existing.get(cand.pilot_id)
-            if flag is None:
-                flag = OverlapFlag(
-                    pilot_id=pilot.pk,
-                    other_id=cand.pilot_id,
-                    score=cand.score,
-                    reasons=cand.reasons,
-                )
-                flag._change_reason = "重复交叉检查"
-                flag.save()
-            elif flag.score != cand.score or flag.reasons != cand.reasons:
-                flag.score = cand.score
-                flag.reasons = cand.reasons
-                flag._change_reason = "重复交叉检查：更新相似度和提示原因"
-                flag.save(update_fields=["score", "reasons"])
-            flags.append(flag)
-    return flags
-
-
-def check_pilots(pilot_ids: Iterable[int], *, index: bool = True) -> int:
-    """Index (unless already done) and check the given pilots that are in the library
-    (submitted or later, still in play); returns the number of flags recorded. One query reads
-    them all; each check is its own transaction, so a long batch holds no lock for long."""
-    flagged = 0
-    for pilot in Pilot.objects.filter(pk__in=list(pilot_ids), status__in=ELIGIBLE_STATES).only(
-        "pk", "name", "goal", "measures", "scope", "kind", "origin", "field", "status"
-    ):
-        if index:
-            index_pilot(pilot)
-        flagged += len(record_overlaps(pilot))
-    return flagged
-
-
-def check_on_commit(pilot, *, library_only: bool = False) -> None:
-    """R1.3 on every way into the library: once the transaction commits, index the pilot's
-    text and record its overlap flags. With `library_only`, a pilot not (or no longer) in the
-    library — a draft, a withdrawn or rejected application — is only indexed."""
-
-    def _check() -> None:
-        index_pilot(pilot)
-        if not library_only or pilot.status in ELIGIBLE_STATES:
-            record_overlaps(pilot)
-
-    transaction.on_commit(_check)
-
-
-def check_ids_on_commit(pilot_ids: Iterable[int], *, index: bool = False) -> None:
-    """check_pilots after commit (for bulk writers that index on their own first)."""
-    ids = list(pilot_ids)
-    if ids:
-        transaction.on_commit(lambda: check_pilots(ids, index=index))

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
-from ledger import services
+from ledger.filing import confirm_filing, return_filing
 from ledger.models import Filing
 from pilots import term
 from pilots.models import ClosureReport
@@ -54,8 +54,8 @@ def test_two_officers_confirming_one_filing_confirm_it_once(personas, approved):
     filing = submit(personas, approved)
     office = personas["office"]
     results, errors = race(
-        lambda: services.confirm_filing(actor=office, filing=filing),
-        lambda: services.confirm_filing(actor=office, filing=filing),
+        lambda: confirm_filing(actor=office, filing=filing),
+        lambda: confirm_filing(actor=office, filing=filing),
     )
     assert sum(r is not None for r in results) == 1
     loser = next(e for e in errors if e is not None)
@@ -72,8 +72,8 @@ def test_confirming_and_returning_one_filing_at_once_leaves_one_decision(
     filing = submit(personas, approved)
     office = personas["office"]
     results, errors = race(
-        lambda: services.confirm_filing(actor=office, filing=filing),
-        lambda: services.return_filing(actor=office, filing=filing, reason="附件不全。"),
+        lambda: confirm_filing(actor=office, filing=filing),
+        lambda: return_filing(actor=office, filing=filing, reason="附件不全。"),
     )
     assert sum(r is not None for r in results) == 1
     assert sum(e is not None for e in errors) == 1

@@ -12,8 +12,8 @@ import time
 import pytest
 import redis
 
+from core.models import PendingTask
 from pilots.constants import JobName
-from pilots.models import PendingTask
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.skipif(
@@ -89,7 +89,7 @@ def test_with_redis_down_pages_sign_in_and_submissions_work_and_work_is_sent_lat
     client, client_for, personas, broker
 ):
     from accounts.tasks import send_notification_email
-    from pilots.queue import enqueue, flush_pending
+    from core.queue import enqueue, flush_pending
 
     broker.stop()
     # Sign-in and pages: sessions and caches never need Redis.

@@ -123,7 +123,7 @@ def test_the_pilot_code_prefix_is_a_setting_checked_at_start_up():
 
 
 def test_new_pilot_codes_carry_the_configured_prefix(settings, orgs, personas):
-    from pilots.services import next_code
+    from pilots.codes import next_code
 
     settings.PILOT_CODE_PREFIX = "ZJ"
     assert next_code(2026).startswith("ZJ-2026-")

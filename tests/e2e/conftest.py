@@ -294,7 +294,7 @@ def make_application(personas, orgs):
     complete enough to be submitted (starting data, made without the browser)."""
     from django.utils import timezone
 
-    from pilots import workflow
+    from pilots.calls import create_application
 
     def _make(call, name: str, **fields):
         today = timezone.localdate()
@@ -313,7 +313,7 @@ def make_application(personas, orgs):
             "expected_outcomes": "形成可复制的磋商制度。",
             **fields,
         }
-        return workflow.create_application(
+        return create_application(
             actor=personas["county"], call=call, data=data, regions=[orgs["county"]]
         )
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from pilots import workflow
+from pilots.calls import open_call, submit_application
 from pilots.constants import Stage, Status
 from pilots.models import Pilot
 
@@ -20,7 +20,7 @@ DOC_NUMBER = "浙环函〔2026〕88号"
 
 @pytest.fixture
 def call(personas):
-    return workflow.open_call(
+    return open_call(
         actor=personas["office"],
         title="2026年度生态环保领域改革试点申报",
         deadline=timezone.now() + dt.timedelta(days=30),
@@ -97,7 +97,7 @@ def test_screening_without_checklist_shows_the_error(
     page, switch_to, shot, call, personas, make_application
 ):
     pilot = make_application(call, PILOT_NAME)
-    workflow.submit_application(actor=personas["county"], pilot=pilot)
+    submit_application(actor=personas["county"], pilot=pilot)
     switch_to("hangzhou")
     page.goto(f"/pilots/{pilot.code}/screen/")
     page.fill("#id_endorse-reason", "同意推荐。")

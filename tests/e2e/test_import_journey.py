@@ -9,11 +9,11 @@ import datetime as dt
 import pytest
 
 from accounts.orgdata import ensure_plan_units
+from core.xlsx import write_workbook
 from ledger.constants import ImportStatus
 from ledger.import_views import SAMPLE_PLAN
 from ledger.models import ImportBatch, ReformPlan
 from ledger.selectors import LEDGER_HEADERS
-from ledger.xlsx import write_workbook
 from pilots.models import Pilot
 from tests.factories import ledger_sheet_row
 

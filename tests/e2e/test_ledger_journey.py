@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from ledger.constants import FilingStatus
 from ledger.models import Filing, LedgerRender, QuarterlyReport
-from ledger.selectors import last_ended_quarter
 from pilots import rules
 from pilots.constants import Status
+from pilots.rules import last_ended_quarter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -31,11 +31,12 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
+from core.models import JobRun, JobStatus
 from ledger.constants import FilingStatus
 from ledger.models import Filing, LedgerRender, QuarterlyReport
-from pilots import rules, workflow
-from pilots.constants import Decision, JobStatus, Stage, Status, TermRequestStatus
-from pilots.models import ExtensionRequest, JobRun, Opinion, Pilot
+from pilots import calls, rules
+from pilots.constants import Decision, Stage, Status, TermRequestStatus
+from pilots.models import ExtensionRequest, Opinion, Pilot
 from reviews.constants import ListStatus
 from reviews.models import ExpertReview, PublishedList, Recognition
 
@@ -81,7 +82,7 @@ def test_whole_life_of_one_pilot(
     this_quarter = rules.quarter_of(timezone.localdate())
     day0 = rules.quarter_end(*this_quarter) + dt.timedelta(days=45)
     clock(day0)
-    call = workflow.open_call(
+    call = calls.open_call(
         actor=personas["office"],
         title="生态环保领域改革试点申报",
         deadline=timezone.now() + dt.timedelta(days=30),

@@ -14,12 +14,12 @@ from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from core.xlsx import XLSX_CONTENT_TYPE
 from ledger import exports
 from ledger.exports import LEDGER_SHEET_TITLE, export_ledger, ledger_filename, ledger_rows
 from ledger.imports import read_sheet
 from ledger.models import QuarterlyReport
 from ledger.selectors import LEDGER_HEADERS, ledger_queryset
-from ledger.xlsx import XLSX_CONTENT_TYPE
 from pilots.constants import LEDGER_STATES, PilotKind, Status
 from pilots.models import Pilot
 
@@ -272,7 +272,7 @@ def test_a_prefecture_without_ledger_pilots_exports_only_headers(personas, orgs,
     assert rows == []
 
 
-# --- the streaming writer (ledger.xlsx) --------------------------------------------------
+# --- the streaming writer (core.xlsx) --------------------------------------------------
 
 
 # A naive date-time is written as it is (aware ones in local time, tests/pilots).
@@ -283,7 +283,7 @@ def test_the_writer_keeps_every_kind_of_value():
     from decimal import Decimal
     from xml.dom import minidom
 
-    from ledger.xlsx import write_workbook
+    from core.xlsx import write_workbook
 
     values = [
         " 前后空格 ",

@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.constants import Role
 from accounts.models import Notification
-from ledger import services
 from ledger.constants import FilingStatus
+from ledger.filing import confirm_filing, return_filing, submit_filing
 from ledger.models import Filing
 from pilots import rules
 from pilots.constants import PilotKind, Status
@@ -100,7 +100,7 @@ def law_division(orgs):
 
 def submit(personas, pilot, *, by="dept", plan="default", **data):
     actor = personas[by] if isinstance(by, str) else by
-    return services.submit_filing(
+    return submit_filing(
         actor=actor,
         pilot=pilot,
         data=filing_data(**data),
@@ -303,7 +303,7 @@ def test_submit_then_confirm_puts_the_pilot_in_the_ledger_with_the_filed_facts_R
     assert filing.version == 1
 
     time_machine.move_to(at(D(2026, 3, 10)), tick=False)
-    services.confirm_filing(actor=personas["office"], filing=filing)
+    confirm_filing(actor=personas["office"], filing=filing)
 
     approved.refresh_from_db()
     filing.refresh_from_db()
@@ -323,16 +323,16 @@ def test_submit_then_confirm_puts_the_pilot_in_the_ledger_with_the_filed_facts_R
 
 def test_confirming_twice_is_refused_R2_2(personas, approved):
     filing = submit(personas, approved)
-    services.confirm_filing(actor=personas["office"], filing=filing)
+    confirm_filing(actor=personas["office"], filing=filing)
 
     with pytest.raises(ValidationError, match="不能重复确认"):
-        services.confirm_filing(actor=personas["office"], filing=filing)
+        confirm_filing(actor=personas["office"], filing=filing)
 
 
 def test_a_returned_filing_is_filed_again_as_version_2_R2_2(personas, approved):
     first = submit(personas, approved)
 
-    services.return_filing(
+    return_filing(
         actor=personas["office"], filing=first, reason="试点方案未明确阶段目标，请补充后重新报送。"
     )
 
@@ -345,7 +345,7 @@ def test_a_returned_filing_is_filed_again_as_version_2_R2_2(personas, approved):
     second = submit(personas, approved, goal="补充阶段目标后的试点目标。")
     assert second.version == 2
     assert second.plan.name.startswith(f"filings/{approved.code}/v2/")
-    services.confirm_filing(actor=personas["office"], filing=second)
+    confirm_filing(actor=personas["office"], filing=second)
 
     approved.refresh_from_db()
     assert approved.status == Status.ACTIVE
@@ -361,7 +361,7 @@ def test_a_returned_filing_is_filed_again_as_version_2_R2_2(personas, approved):
 def test_a_return_needs_a_reason_R2_2(personas, approved):
     filing = submit(personas, approved)
     with pytest.raises(ValidationError) as excinfo:
-        services.return_filing(actor=personas["office"], filing=filing, reason="  ")
+        return_filing(actor=personas["office"], filing=filing, reason="  ")
     assert excinfo.value.message_dict["reason"] == ["请填写退回理由。"]
     filing.refresh_from_db()
     assert filing.status == FilingStatus.SUBMITTED
@@ -372,9 +372,9 @@ def test_only_the_office_confirms_or_returns_R2_2(personas, approved, who):
     filing = submit(personas, approved)
 
     with pytest.raises(PermissionDenied):
-        services.confirm_filing(actor=personas[who], filing=filing)
+        confirm_filing(actor=personas[who], filing=filing)
     with pytest.raises(PermissionDenied):
-        services.return_filing(actor=personas[who], filing=filing, reason="不同意")
+        return_filing(actor=personas[who], filing=filing, reason="不同意")
 
     filing.refresh_from_db()
     approved.refresh_from_db()
@@ -389,7 +389,7 @@ def test_the_office_is_told_of_a_filing_and_the_department_of_the_decision_R2_2(
     assert to_office.subject == f"待确认备案：{approved.name}"
     assert "第1版" in to_office.body
 
-    services.confirm_filing(actor=personas["office"], filing=filing)
+    confirm_filing(actor=personas["office"], filing=filing)
     to_dept = Notification.objects.get(organisation=orgs["dept"])
     assert to_dept.subject == f"备案已确认：{approved.name}"
     assert "每季度结束后10日内报送进展" in to_dept.body
@@ -400,7 +400,7 @@ def test_the_office_is_told_of_a_filing_and_the_department_of_the_decision_R2_2(
     assert Notification.objects.filter(
         organisation=orgs["office"], subject=f"待确认备案：{late.name}（逾期3天）"
     ).exists()
-    services.return_filing(actor=personas["office"], filing=late_filing, reason="方案缺少附件。")
+    return_filing(actor=personas["office"], filing=late_filing, reason="方案缺少附件。")
     returned = Notification.objects.get(organisation=orgs["dept"], subject__startswith="备案被退回")
     assert (returned.subject, returned.body) == (f"备案被退回：{late.name}", "方案缺少附件。")
 
@@ -414,8 +414,8 @@ def test_the_department_that_filed_a_division_led_pilot_hears_of_the_decision_R2
     returned = make_pilot(
         status=Status.APPROVED, approval_date=APPROVED, lead_department=orgs["division"]
     )
-    services.confirm_filing(actor=personas["office"], filing=submit(personas, confirmed))
-    services.return_filing(
+    confirm_filing(actor=personas["office"], filing=submit(personas, confirmed))
+    return_filing(
         actor=personas["office"], filing=submit(personas, returned), reason="请补充附件。"
     )
 
@@ -429,9 +429,9 @@ def test_filing_confirming_and_returning_write_history_with_user_and_reason_R2_2
     personas, approved
 ):
     first = submit(personas, approved)
-    services.return_filing(actor=personas["office"], filing=first, reason="请补充联系人。")
+    return_filing(actor=personas["office"], filing=first, reason="请补充联系人。")
     second = submit(personas, approved)
-    services.confirm_filing(actor=personas["office"], filing=second)
+    confirm_filing(actor=personas["office"], filing=second)
 
     def trail(records):
         return [

@@ -14,9 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.constants import Role
 from accounts.models import Notification
-from ledger import services
 from ledger.constants import SummaryStatus
 from ledger.models import HalfYearSummary
+from ledger.reports import submit_quarterly_report
+from ledger.summaries import draft_half_year_summary, submit_half_year_summary, summary_figures
 from pilots import rules
 from pilots.constants import Status
 from tests.factories import UserFactory
@@ -81,7 +82,7 @@ def report(personas, pilot, year, quarter, on, *, reason="", by="dept", **data):
     """Submit a quarterly report through the domain function as on day `on`."""
     data.setdefault("progress", f"{pilot.name}{year}年第{quarter}季度工作进展。")
     data.setdefault("problems", "")
-    return services.submit_quarterly_report(
+    return submit_quarterly_report(
         actor=personas[by] if isinstance(by, str) else by,
         pilot=pilot,
         year=year,
@@ -188,7 +189,7 @@ EXPECTED_COUNTS = {
 
 
 def test_the_figures_match_the_departments_quarterly_reports_R2_3(orgs, department):
-    figures = services.summary_figures(orgs["dept"], 2026, 1)
+    figures = summary_figures(orgs["dept"], 2026, 1)
 
     assert {k: v for k, v in figures.items() if k != "report_rows"} == EXPECTED_COUNTS
     assert [(r.pilot.code, r.quarter, r.version) for r in figures["report_rows"]] == [
@@ -201,13 +202,13 @@ def test_the_figures_match_the_departments_quarterly_reports_R2_3(orgs, departme
 
 
 def test_the_second_half_of_2025_counts_its_own_reports_R2_3(orgs, department):
-    figures = services.summary_figures(orgs["dept"], 2025, 2)
+    figures = summary_figures(orgs["dept"], 2025, 2)
     # B's report of Q4 2025, a day before it was due
     assert (figures["reports"], figures["late_reports"]) == (1, 0)
 
 
 def test_the_draft_states_the_departments_numbers_R2_3(personas, orgs, department):
-    summary = services.draft_half_year_summary(
+    summary = draft_half_year_summary(
         actor=personas["dept"], organisation=orgs["dept"], year=2026, half=1
     )
 
@@ -309,11 +310,11 @@ def test_a_half_year_summary_is_submitted_only_once_its_half_has_ended_R2_3(
     # On 6 December the second half of 2026 is still running: drafting is allowed,
     # submitting is not, or the department would owe nothing on 15 January.
     today(D(2026, 12, 6))
-    summary = services.draft_half_year_summary(
+    summary = draft_half_year_summary(
         actor=personas["dept"], organisation=orgs["dept"], year=2026, half=2
     )
     with pytest.raises(ValidationError, match="半年结束后方可报送台账汇总"):
-        services.submit_half_year_summary(actor=personas["dept"], summary=summary, data=form_data())
+        submit_half_year_summary(actor=personas["dept"], summary=summary, data=form_data())
     response = client_for("dept").post("/ledger/summaries/2026/2/", form_data())
     assert response.status_code == 200
     assert "2026年下半年于2026年12月31日结束，半年结束后方可报送台账汇总" in (
@@ -325,7 +326,7 @@ def test_a_half_year_summary_is_submitted_only_once_its_half_has_ended_R2_3(
 
     today(D(2026, 12, 31))  # the half's last day: still not over
     with pytest.raises(ValidationError, match="半年结束后方可报送台账汇总"):
-        services.submit_half_year_summary(actor=personas["dept"], summary=summary, data=form_data())
+        submit_half_year_summary(actor=personas["dept"], summary=summary, data=form_data())
 
     today(D(2027, 1, 1))
     response = client_for("dept").post("/ledger/summaries/2026/2/", form_data())
@@ -354,11 +355,11 @@ def test_a_submitted_summary_is_neither_redrafted_nor_submitted_again_R2_3(
     before = HalfYearSummary.objects.values().get()
 
     with pytest.raises(ValidationError, match="该半年汇总已报送，不能重新起草。"):
-        services.draft_half_year_summary(
+        draft_half_year_summary(
             actor=personas["dept"], organisation=orgs["dept"], year=2026, half=1, refresh=True
         )
     with pytest.raises(ValidationError, match="该半年汇总已报送。"):
-        services.submit_half_year_summary(
+        submit_half_year_summary(
             actor=personas["dept"], summary=summary, data=form_data(overview="改写")
         )
 
@@ -434,14 +435,12 @@ def test_another_department_can_neither_see_nor_edit_it_R2_3(
         client.force_login(outsider)
         assert client.get(f"/ledger/summaries/view/{summary.pk}/").status_code == 404
         with pytest.raises(PermissionDenied):
-            services.draft_half_year_summary(
-                actor=outsider, organisation=orgs["dept"], year=2026, half=1
-            )
+            draft_half_year_summary(actor=outsider, organisation=orgs["dept"], year=2026, half=1)
         with pytest.raises(PermissionDenied):
-            services.submit_half_year_summary(actor=outsider, summary=summary, data=form_data())
+            submit_half_year_summary(actor=outsider, summary=summary, data=form_data())
     # the office reads but does not write a department's summary
     with pytest.raises(PermissionDenied):
-        services.draft_half_year_summary(
+        draft_half_year_summary(
             actor=personas["office"], organisation=orgs["dept"], year=2025, half=2
         )
     # the water department's own page is its own summary, never the other's

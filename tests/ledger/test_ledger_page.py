@@ -386,9 +386,9 @@ def test_the_export_holds_the_users_ledger_as_filtered_R2_3(client_for, world):
 def test_the_demo_ledger_is_filed_reported_and_loads_only_once_R2_2_R2_3(settings, tmp_path):
     from django.core.management import call_command
 
-    from ledger import services
     from ledger.constants import FilingStatus, SummaryStatus
     from ledger.models import Filing, HalfYearSummary
+    from ledger.reports import owed_reports
     from ledger.selectors import owed_quarters
     from pilots.models import Pilot
 
@@ -446,7 +446,7 @@ def test_the_demo_ledger_is_filed_reported_and_loads_only_once_R2_2_R2_3(setting
         is False
     )
     assert corrected.correction_reason
-    owed = services.owed_reports(Organisation.objects.get(code="dept-env"), today)
+    owed = owed_reports(Organisation.objects.get(code="dept-env"), today)
     assert len(owed) >= 2 and any(row["overdue_days"] for row in owed)
     assert {h.history_user_id is not None for h in QuarterlyReport.history.all()} == {True}
     assert {h.history_user_id is not None for h in Filing.history.all()} == {True}

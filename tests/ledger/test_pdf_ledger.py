@@ -271,8 +271,8 @@ def test_request_render_keeps_the_row_queued_when_the_broker_is_down(
     pilots, personas, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
     from config.celery import app
+    from core.models import PendingTask
     from ledger import tasks
-    from pilots.models import PendingTask
 
     def unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to localhost:6379. Connection refused.")

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.files.base import ContentFile
 
-from ledger.constants import LedgerScope, RenderStatus
+from core.models import JobRun, JobStatus
+from ledger.constants import LedgerJob, LedgerScope, RenderStatus
 from ledger.jobs import ARCHIVE_REASON, archive_superseded_renders
 from ledger.models import LedgerRender
-from pilots.constants import JobName, JobStatus
-from pilots.models import JobRun
 
 D = dt.date
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -67,7 +66,7 @@ def test_superseded_ledgers_are_archived_and_every_file_any_row_or_history_names
 
     run = archive_superseded_renders(TODAY, keep_days=90)
 
-    assert run.job == JobName.ARCHIVE_RENDERS and run.status == JobStatus.DONE
+    assert run.job == LedgerJob.ARCHIVE_RENDERS and run.status == JobStatus.DONE
     assert run.counts == {"archived": 2}
     for key in ("oldest", "older"):
         render = LedgerRender.objects.get(pk=renders[key].pk)
@@ -94,7 +93,7 @@ def test_archiving_twice_changes_nothing_the_second_time(renders):
     assert again.status == JobStatus.DONE and again.counts == {"archived": 0}
     assert LedgerRender.history.count() == history
     assert dict(LedgerRender.objects.values_list("pk", "archived_at")) == archived
-    assert JobRun.objects.filter(job=JobName.ARCHIVE_RENDERS).count() == 2
+    assert JobRun.objects.filter(job=LedgerJob.ARCHIVE_RENDERS).count() == 2
 
 
 def test_an_archived_ledger_still_downloads_for_the_office(renders, client_for):
@@ -109,7 +108,7 @@ def test_the_weekly_task_archives_and_logs_its_run(renders):
 
     cleanup_old_renders_task.delay(keep_days=90)
 
-    run = JobRun.objects.get(job=JobName.ARCHIVE_RENDERS)
+    run = JobRun.objects.get(job=LedgerJob.ARCHIVE_RENDERS)
     assert run.triggered_by == "定时任务" and run.status == JobStatus.DONE
     assert all((Path(r.file.path)).exists() for r in LedgerRender.objects.all())
 
@@ -120,10 +119,10 @@ def test_the_archive_job_is_on_the_jobs_page_in_chinese_and_runs_from_there(rend
     assert "立即运行：归档被替代的PDF台账" in page
     assert "归档被替代的PDF台账（每周）" in page  # its weekly schedule says what it does
 
-    response = client.post("/pilots/jobs/", {"job": JobName.ARCHIVE_RENDERS})
+    response = client.post("/pilots/jobs/", {"job": LedgerJob.ARCHIVE_RENDERS})
 
     assert response.status_code == 302
-    run = JobRun.objects.get(job=JobName.ARCHIVE_RENDERS)
+    run = JobRun.objects.get(job=LedgerJob.ARCHIVE_RENDERS)
     assert run.status == JobStatus.DONE and run.triggered_by.endswith("手动运行")
     page = client.get("/pilots/jobs/").content.decode()
     assert "归档 " in page  # its count, labelled in Chinese

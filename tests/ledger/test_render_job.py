@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
+from core.models import JobRun
 from ledger import pdf
-from ledger.constants import LedgerScope, RenderStatus
+from ledger.constants import LedgerJob, LedgerScope, RenderStatus
 from ledger.jobs import render_ledgers
 from ledger.models import LedgerRender
-from pilots.constants import JobName, Status
-from pilots.models import JobRun
+from pilots.constants import Status
 
 D = dt.date
 
@@ -69,5 +69,5 @@ def test_render_ledgers_twice_queues_once_R2_3(
 def test_the_render_command_replays_a_day_and_logs_the_run(ledger_pilots, queued, capsys):
     call_command("render_ledgers", "--today", "2026-10-11")
     assert "季度PDF台账（2026-10-11）完成" in capsys.readouterr().out
-    run = JobRun.objects.get(job=JobName.RENDER_LEDGERS)
+    run = JobRun.objects.get(job=LedgerJob.RENDER_LEDGERS)
     assert run.counts["quarter"] == 3 and run.triggered_by == "命令行"

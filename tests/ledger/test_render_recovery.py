@@ -9,11 +9,11 @@ import datetime as dt
 import pytest
 from django.conf import settings as django_settings
 
+from core.models import PendingTask
 from ledger import pdf
 from ledger.constants import LedgerScope, RenderStatus
 from ledger.jobs import render_ledgers
 from ledger.models import LedgerRender
-from pilots.models import PendingTask
 
 D = dt.date
 T0 = dt.datetime(2027, 1, 11, 2, 0, tzinfo=dt.UTC)
@@ -134,7 +134,7 @@ def test_a_render_whose_task_waits_for_the_broker_is_not_queued_twice(
 def test_a_requeued_render_goes_through_the_queue_that_survives_a_broker_outage(
     killed_render, monkeypatch, time_machine, django_capture_on_commit_callbacks
 ):
-    from pilots import queue
+    from core import queue
 
     sent: list[tuple] = []
     monkeypatch.setattr(pdf, "_enqueue", ENQUEUE)

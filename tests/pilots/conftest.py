@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.constants import Role
-from pilots import workflow
+from pilots.calls import create_application, open_call, submit_application
 from pilots.constants import SCREENING_CRITERIA, PilotKind, ReformField
 from pilots.models import Call
+from pilots.screening import prefecture_endorse
 from tests.factories import UserFactory
 
 D = dt.date
@@ -43,7 +44,7 @@ def open_call_for(personas):
     from now."""
 
     def _open(*, quota: int = 2, days: int = 30, title: str = "", fields=()) -> Call:
-        return workflow.open_call(
+        return open_call(
             actor=personas["office"],
             title=title or f"2026年度生态环保领域改革试点申报（名额{quota}）",
             deadline=timezone.now() + dt.timedelta(days=days),
@@ -108,7 +109,7 @@ def make_application(personas, orgs, call):
         actor = personas[by] if isinstance(by, str) else by
         counter["n"] += 1
         data.setdefault("name", f"西湖区生态环境损害赔偿磋商制度改革试点（{counter['n']}）")
-        pilot = workflow.create_application(
+        pilot = create_application(
             actor=actor,
             call=in_call or call,
             data=_application_data(orgs, **data),
@@ -116,7 +117,7 @@ def make_application(personas, orgs, call):
             milestones=milestones,
         )
         if submit:
-            pilot = workflow.submit_application(actor=actor, pilot=pilot)
+            pilot = submit_application(actor=actor, pilot=pilot)
         pilot.refresh_from_db()
         return pilot
 
@@ -131,7 +132,7 @@ def endorse(personas):
         actor = personas[by] if isinstance(by, str) else by
         kwargs.setdefault("opinion", "同意推荐，符合准入条件。")
         kwargs.setdefault("checklist", checklist_answers())
-        pilot = workflow.prefecture_endorse(actor=actor, pilot=pilot, **kwargs)
+        pilot = prefecture_endorse(actor=actor, pilot=pilot, **kwargs)
         pilot.refresh_from_db()
         return pilot
 

@@ -9,8 +9,9 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from core.models import JobRun
 from pilots import jobs
-from pilots.models import JobRun, OverdueEvent, Pilot
+from pilots.models import OverdueEvent, Pilot
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from ledger.xlsx import XLSX_CONTENT_TYPE, safe_text, write_workbook
+from core.xlsx import XLSX_CONTENT_TYPE, safe_text, write_workbook
 from pilots import documents
 from pilots.constants import Decision, OverlapVerdict, PilotKind, Stage, Status
 from pilots.models import Call, Milestone, Opinion, OverlapFlag
@@ -366,7 +366,7 @@ def test_call_sheet_accepts_a_list_or_a_sliced_queryset(call, make_pilot):
     assert len(list(from_slice.iter_rows(min_row=2))) == 2
 
 
-# --- The shared writer (ledger.xlsx) ------------------------------------------------------
+# --- The shared writer (core.xlsx) ------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ import datetime as dt
 
 import pytest
 
+from core.models import JobRun, JobStatus
 from pilots import jobs
-from pilots.constants import JobStatus, Status
-from pilots.models import JobRun, OverdueEvent, Pilot
+from pilots.constants import Status
+from pilots.models import OverdueEvent, Pilot
 
 D = dt.date
 

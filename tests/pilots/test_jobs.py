@@ -18,11 +18,12 @@ from django.forms.models import model_to_dict
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import Notification
+from core.models import JobRun, JobStatus
 from ledger.constants import SummaryStatus
 from ledger.models import HalfYearSummary, QuarterlyReport
 from pilots import jobs, term
-from pilots.constants import DeadlineKind, EvaluatorType, JobStatus, Status
-from pilots.models import JobRun, OverdueEvent, Pilot, Reminder
+from pilots.constants import DeadlineKind, EvaluatorType, Status
+from pilots.models import OverdueEvent, Pilot, Reminder
 
 D = dt.date
 
@@ -481,7 +482,7 @@ def test_a_backlog_of_events_is_written_with_history_in_two_statements(orgs, mak
     from django.db import connection as conn
     from django.test.utils import CaptureQueriesContext
 
-    from pilots.bulk import insert_with_history
+    from core.bulk import insert_with_history
 
     pilot = make_pilot()
     events = [
@@ -523,7 +524,7 @@ def test_a_backlog_of_purges_is_written_with_history_in_two_statements_R2_4(orgs
     from django.db import connection as conn
     from django.test.utils import CaptureQueriesContext
 
-    from pilots.bulk import update_with_history
+    from core.bulk import update_with_history
 
     pilots = [
         make_pilot(start_date=D(2023, 1, 1), end_date=D(2024, 1, 1) + dt.timedelta(days=i))

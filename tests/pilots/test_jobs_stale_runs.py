@@ -9,9 +9,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from core.jobs import close_stale_runs
+from core.models import JobRun, JobStatus
+from ledger.constants import LedgerJob
 from pilots import jobs
-from pilots.constants import JobName, JobStatus
-from pilots.models import JobRun
+from pilots.constants import JobName
 
 D = dt.date
 T0 = dt.datetime(2027, 2, 1, 1, 10, tzinfo=dt.UTC)
@@ -73,7 +75,7 @@ def test_a_starting_worker_closes_the_runs_dead_processes_left_running(db, time_
     time_machine.move_to(T0, tick=False)
     left = [
         JobRun.objects.create(job=name, today=D(2027, 2, 1))
-        for name in (JobName.RENDER_LEDGERS, JobName.SEND_REMINDERS, JobName.ARCHIVE_RENDERS)
+        for name in (LedgerJob.RENDER_LEDGERS, JobName.SEND_REMINDERS, LedgerJob.ARCHIVE_RENDERS)
     ]
     _minutes_later(time_machine, django_settings.JOB_RUN_STALE_MINUTES + 1)
     fresh = JobRun.objects.create(job=JobName.FLAG_OVERDUE, today=D(2027, 2, 1))
@@ -91,7 +93,7 @@ def test_the_jobs_page_shows_the_closed_run_as_failed_with_its_note(
     killed_run, time_machine, client_for
 ):
     _minutes_later(time_machine, django_settings.JOB_RUN_STALE_MINUTES + 1)
-    jobs.close_stale_runs()
+    close_stale_runs()
     page = client_for("office").get("/pilots/jobs/").content.decode()
     assert NOTE in page
 

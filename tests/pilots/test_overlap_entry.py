@@ -1,6 +1,6 @@
 """R1.3 on every way into the library: the overlap check runs after commit on submission
-(pilots.workflow), direct entry of state-, ministry- and department-deployed pilots (R2.2) and
-a change of content (pilots.services), filing (ledger.services) and Excel import
+(pilots.calls, pilots.screening), direct entry of state-, ministry- and department-deployed
+pilots (R2.2) and a change of content (pilots.services), filing (ledger.filing) and Excel import
 (ledger.imports) — and, where it runs, it finds the same reform in other words, never a pilot
 whose text shares nothing, and records at most a few flags with their reasons."""
 
@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ledger.filing import submit_filing
 from ledger.imports import apply_import, preview_pilot_import
-from ledger.services import submit_filing
 from pilots import overlap
 from pilots.constants import Origin, PilotKind, ReformField, Status
 from pilots.models import CodeSequence, OverlapFlag

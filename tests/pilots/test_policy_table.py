@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from accounts.constants import Role
 from accounts.models import Notification
-from pilots import calendar, policy, workflow
+from pilots import calendar, policy, screening
 from pilots.constants import Decision, Origin, OverlapVerdict, Stage, Status
 from pilots.models import Call, Opinion, OverlapFlag, Pilot
 from pilots.policy import Phase, Rel
@@ -319,7 +319,7 @@ def test_overlap_flags_name_only_pilots_the_screener_may_see_R1_3(
         assert (pilot.name in html) == (code in expected), pilot.name
     hidden = next(code for code in world if code not in expected)
     with pytest.raises(PermissionDenied):
-        workflow.decide_overlap(
+        screening.decide_overlap(
             actor=user, flag=flags[hidden], verdict=OverlapVerdict.DISTINCT, note=""
         )
 

@@ -13,7 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.constants import OrgKind, Role
-from ledger import services
+from ledger.filing import submit_filing
+from ledger.reports import submit_quarterly_report
+from ledger.summaries import draft_half_year_summary, submit_half_year_summary
 from pilots import jobs, term
 from pilots.constants import DeadlineKind, Status
 from pilots.models import OverdueEvent
@@ -60,7 +62,7 @@ def test_a_filing_resolves_its_overdue_item_at_once_R2_2(make_pilot, personas, t
     event = _event(DeadlineKind.FILING)
     on(time_machine, D(2026, 11, 10))
 
-    services.submit_filing(
+    submit_filing(
         actor=personas["dept"],
         pilot=pilot,
         data={
@@ -97,7 +99,7 @@ def test_a_quarterly_report_resolves_its_item_at_once_and_the_pages_say_so_R2_3(
     q2 = _event(DeadlineKind.QUARTERLY, due_date=D(2026, 7, 10))
     on(time_machine, D(2026, 7, 12))
 
-    services.submit_quarterly_report(
+    submit_quarterly_report(
         actor=personas["dept"], pilot=pilot, year=2026, quarter=1, data={"progress": "出台办法。"}
     )
 
@@ -109,7 +111,7 @@ def test_a_quarterly_report_resolves_its_item_at_once_and_the_pages_say_so_R2_3(
     home = client_for("dept").get("/").content.decode()
     assert "1 项未解除" in home
 
-    services.submit_quarterly_report(
+    submit_quarterly_report(
         actor=personas["dept"], pilot=pilot, year=2026, quarter=2, data={"progress": "推进中。"}
     )
     listed = client_for("dept").get("/pilots/overdue/").content.decode()
@@ -123,11 +125,11 @@ def test_a_half_year_summary_resolves_its_overdue_item_at_once_R2_3(make_pilot, 
     make_pilot(ledger_since=D(2026, 1, 5))
     jobs.flag_overdue(D(2026, 7, 16))
     event = _event(DeadlineKind.HALF_YEAR, organisation=orgs["dept"])
-    summary = services.draft_half_year_summary(
+    summary = draft_half_year_summary(
         actor=personas["dept"], organisation=orgs["dept"], year=2026, half=1
     )
 
-    services.submit_half_year_summary(
+    submit_half_year_summary(
         actor=personas["dept"],
         summary=summary,
         data={"overview": "总体情况。", "progress": "主要进展。"},

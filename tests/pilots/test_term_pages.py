@@ -16,17 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from accounts.constants import Role
-from ledger.xlsx import XLSX_CONTENT_TYPE
+from core.models import JobRun
+from core.xlsx import XLSX_CONTENT_TYPE
 from pilots import jobs, term
 from pilots.constants import EvaluatorType, JobName, PilotKind, Status, TermRequestStatus
-from pilots.models import (
-    AcceptanceReport,
-    ClosureReport,
-    ExtensionRequest,
-    JobRun,
-    OverdueEvent,
-    Pilot,
-)
+from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, OverdueEvent, Pilot
 from tests.factories import UserFactory
 
 D = dt.date

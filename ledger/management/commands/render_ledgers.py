@@ -2,13 +2,13 @@
 生成上一季度全省和各牵头部门的PDF台账（第二条第（三）项）。
 """
 
-from pilots.constants import JobName
+from ledger.constants import LedgerJob
 from pilots.management.commands._jobcommand import JobCommand
 
 
 class Command(JobCommand):
     help = "生成上一季度全省和各牵头部门的PDF台账（R2.3）。"
-    job = JobName.RENDER_LEDGERS
+    job = LedgerJob.RENDER_LEDGERS
 
     def function(self):
         from ledger.jobs import render_ledgers

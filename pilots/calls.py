@@ -1,0 +1,224 @@
+"""Calls for applications (申报批次, N3) and the applicant's part of the application path: a
+county or prefecture bureau drafts an application in an open call (R1.1 elements may wait,
+R1.2 term checked), submits it to its prefecture (R1.3 overlaps flagged) or withdraws it.
+The screeners' decisions are in `pilots.screening`.
+
+Every step is one keyword-only function taking the acting user. Each locks the pilot row,
+checks who may act and in which state, writes the opinion and the pilot's history with the
+reason, and notifies the next party after commit. The helpers here (`_lock`,
+`_require_state`, `_require_reason`, `_notify`, …) are shared by the later steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organisation, office_organisation
+from accounts.notify import notify
+from core.history import save_with_history
+from pilots import policy, rules
+from pilots.codes import next_code
+from pilots.constants import Decision, Origin, ReformField, Stage, Status
+from pilots.models import Call, Opinion, Pilot
+from pilots.services import (
+    MilestoneData,
+    _check_entry,
+    _replace_milestones,
+)
+
+# --- calls -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_call(
+    *,
+    actor,
+    title: str,
+    deadline: dt.datetime,
+    fields: Sequence[str] = (),
+    prefecture_quota: int | None = None,
+    description: str = "",
+) -> Call:
+    """N3: the office opens a call with the fields it covers, a deadline and a quota."""
+    if not policy.can_open_call(actor):
+        raise PermissionDenied("只有省办可以发布申报批次。")
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "请填写批次名称。"
+    if deadline <= timezone.now():
+        errors["deadline"] = "报送截止时间须晚于当前时间。"
+    unknown = [f for f in fields if f not in ReformField.values]
+    if unknown:
+        errors["fields"] = "未知的改革领域：" + "、".join(unknown)
+    quota = settings.CALL_DEFAULT_PREFECTURE_QUOTA if prefecture_quota is None else prefecture_quota
+    if quota < 1:
+        errors["prefecture_quota"] = "推荐名额至少为1。"
+    if errors:
+        raise ValidationError(errors)
+    call = Call(
+        title=title.strip(),
+        deadline=deadline,
+        fields=list(fields),
+        prefecture_quota=quota,
+        description=description,
+        opened_by=actor,
+    )
+    save_with_history(call, actor=actor, reason="发布申报批次")
+    return call
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _lock(pilot: Pilot) -> Pilot:
+    return (
+        Pilot.objects.select_for_update(of=("self",))
+        .select_related("applicant", "lead_department")
+        .get(pk=pilot.pk)
+    )
+
+
+def _require_state(pilot: Pilot, *states: str, action: str) -> None:
+    if pilot.status not in states:
+        allowed = "、".join(Status(s).label for s in states)
+        raise ValidationError(
+            f"当前状态为“{pilot.get_status_display()}”，不能{action}（仅限：{allowed}）。"
+        )
+
+
+def _require_reason(reason: str, what: str) -> str:
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": f"请填写{what}。"})
+    return reason.strip()
+
+
+def _record_opinion(pilot, *, actor, stage, decision, text="") -> Opinion:
+    opinion = Opinion(
+        pilot=pilot,
+        stage=stage,
+        decision=decision,
+        text=text,
+        organisation=actor.organisation or office_organisation(),
+        author=actor,
+    )
+    save_with_history(opinion, actor=actor, reason="")
+    return opinion
+
+
+def _notify(org: Organisation | None, pilot: Pilot, subject: str, body: str = "") -> None:
+    if org is not None:
+        notify(organisation=org, subject=subject, body=body, url=pilot.get_absolute_url())
+
+
+def _prefecture(pilot: Pilot) -> Organisation | None:
+    pid = policy.prefecture_id_of(pilot)
+    return pilot.applicant if pid == pilot.applicant_id else pilot.applicant.parent
+
+
+# --- the applicant -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_application(
+    *,
+    actor,
+    call: Call,
+    data: dict,
+    regions: Iterable[Organisation] = (),
+    participating_units: Iterable[Organisation] = (),
+    milestones: Sequence[MilestoneData] = (),
+) -> Pilot:
+    """N3: a county or prefecture bureau drafts an application (申报表) in an open call. The
+    draft may be saved incomplete; the entry elements are checked on submission."""
+    if not policy.can_apply(actor):
+        raise PermissionDenied("只有设区市局或县（市、区）局可以填报申报表。")
+    if not call.is_open():
+        raise ValidationError("该申报批次已截止或已撤销，不能再填报。")
+    pilot = Pilot(**data)
+    if call.fields and pilot.field not in call.fields:
+        raise ValidationError({"field": "该批次不受理此改革领域的申报。"})
+    pilot.origin = Origin.CALL
+    pilot.call = call
+    pilot.applicant = actor.organisation
+    pilot.status = Status.DRAFT
+    pilot.code = next_code(timezone.localdate().year)
+    _check_entry(pilot, milestones, draft=True)
+    rules.validate_term(
+        kind=pilot.kind,
+        start=pilot.start_date,
+        end=pilot.end_date,
+        milestone_dates=[m.due_date for m in milestones] or [pilot.end_date],
+    )
+    save_with_history(pilot, actor=actor, reason="新建申报表（草稿）")
+    pilot.regions.set(regions)
+    pilot.participating_units.set(participating_units)
+    _replace_milestones(pilot, milestones, actor=actor)
+    return pilot
+
+
+@transaction.atomic
+def submit_application(*, actor, pilot: Pilot) -> Pilot:
+    """N3: the applicant sends its application to its prefecture for screening. R1.1: every
+    entry element must be stated; R1.2: the term and milestones must hold; R1.3: possible
+    overlaps with existing pilots are flagged for the screener."""
+    pilot = _lock(pilot)
+    if not policy.is_applicant(actor, pilot):
+        raise PermissionDenied("只有申报单位可以提交本申报。")
+    _require_state(pilot, Status.DRAFT, Status.RETURNED, action="提交")
+    if pilot.call_id and not pilot.call.is_open():
+        raise ValidationError("该申报批次已截止，不能提交。")
+    milestones = [
+        MilestoneData(m.due_date, m.title, m.reached_on)
+        for m in pilot.milestones.filter(is_removed=False)
+    ]
+    _check_entry(pilot, milestones)
+    if not pilot.regions.exists():
+        raise ValidationError({"regions": "请选择至少一个试点地区。"})
+    pilot.status = Status.SUBMITTED
+    save_with_history(pilot, actor=actor, reason="提交设区市把关", update_fields=["status"])
+    _record_opinion(pilot, actor=actor, stage=Stage.PREFECTURE, decision=Decision.SUBMIT)
+    _flag_overlaps_on_commit(pilot)
+    _notify(
+        _prefecture(pilot),
+        pilot,
+        f"待把关：{pilot.applicant.short_name}提交了申报“{pilot.name}”",
+        "请在申报批次截止前完成把关（第三条：每个设区市一般不超过2项）。",
+    )
+    return pilot
+
+
+def _flag_overlaps_on_commit(pilot: Pilot) -> None:
+    def _flag() -> None:
+        from pilots import overlap
+
+        overlap.index_pilot(pilot)
+        overlap.record_overlaps(pilot)
+
+    transaction.on_commit(_flag)
+
+
+@transaction.atomic
+def withdraw_application(*, actor, pilot: Pilot, reason: str = "") -> Pilot:
+    """The applicant withdraws its application before the office decides; kept, never deleted."""
+    pilot = _lock(pilot)
+    if not policy.is_applicant(actor, pilot):
+        raise PermissionDenied("只有申报单位可以撤回本申报。")
+    _require_state(pilot, Status.DRAFT, Status.SUBMITTED, Status.RETURNED, action="撤回")
+    pilot.status = Status.WITHDRAWN
+    pilot.endorsing_prefecture = None
+    save_with_history(
+        pilot,
+        actor=actor,
+        reason=f"撤回申报：{reason}" if reason else "撤回申报",
+        update_fields=["status", "endorsing_prefecture"],
+    )
+    _record_opinion(
+        pilot, actor=actor, stage=Stage.PREFECTURE, decision=Decision.WITHDRAW, text=reason
+    )
+    return pilot
