@@ -9,30 +9,36 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- 1. Front-end assets ------------------------------------------------------------------
-# ECharts comes from the npm registry, pinned by package-lock.json, exactly as `make setup`
-# installs it. Node.js and npm live in this stage only; the runtime image has neither.
+# ECharts and Tom Select come from the npm registry, pinned by package-lock.json, exactly as
+# `make setup` installs them. Node.js and npm live in this stage only; the runtime image has neither.
 FROM ${PYTHON_IMAGE} AS assets
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error \
-    && mkdir -p static/vendor/echarts \
-    && cp node_modules/echarts/dist/echarts.min.js static/vendor/echarts/echarts.min.js
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
+    && mkdir -p static/vendor/echarts static/vendor/tom-select \
+    && cp node_modules/echarts/dist/echarts.min.js static/vendor/echarts/ \
+    && cp node_modules/tom-select/dist/js/tom-select.complete.min.js static/vendor/tom-select/ \
+    && cp node_modules/tom-select/dist/css/tom-select.min.css static/vendor/tom-select/
 
 # --- 2. Python dependencies ---------------------------------------------------------------
-# pyproject.toml alone: with `[tool.setuptools] packages = []`, `pip install .` installs the
-# dependencies and an empty distribution (the code itself is copied into /app below). This
-# layer is rebuilt only when the dependency list changes.
+# The product's packages from requirements.lock (`make lock` writes it from pyproject.toml),
+# each pinned and hash-checked, as `make setup` installs the dev lock; then the project
+# itself without dependencies: with `[tool.setuptools] packages = []` it is an empty
+# distribution (the code is copied into /app below), so the image is not an editable tree.
+# This layer is rebuilt only when the lock or pyproject.toml changes.
 FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /build
-COPY pyproject.toml ./
+COPY pyproject.toml requirements.lock ./
 RUN /opt/venv/bin/pip install --upgrade pip \
-    && /opt/venv/bin/pip install .
+    && /opt/venv/bin/pip install --require-hashes -r requirements.lock \
+    && /opt/venv/bin/pip install --no-deps . \
+    && /opt/venv/bin/pip check
 
 # --- 3. Runtime ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -58,7 +64,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 COPY --from=deps /opt/venv /opt/venv
 COPY . .
-COPY --from=assets /build/static/vendor/echarts/echarts.min.js static/vendor/echarts/echarts.min.js
+COPY --from=assets /build/static/vendor/ static/vendor/
 
 # Static files are collected into /app/staticfiles (STATIC_ROOT's default) at build time; the
 # key below exists only so that settings load with DEBUG=false and is never used at run time.

@@ -3,37 +3,55 @@
 #   make test  — set up everything, then lint, migration check and the whole test suite
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
-STAMP := .venv/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+# The Python packages, pinned with their hashes (make lock writes them from pyproject.toml).
+LOCKS := requirements.lock requirements-dev.lock
+STAMP := .venv/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | md5sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps run test lint bench load clean
+.PHONY: help setup system-deps lock run test lint bench load clean
 
 help:
 	@echo "make run    安装依赖、迁移数据库、载入演示数据并启动 http://$(HOST):$(PORT)"
 	@echo "make test   安装依赖后运行 ruff、迁移检查和全部测试"
 	@echo "make load   季度报送截止时的压力测试（PostgreSQL + Redis + gunicorn，200 个用户 3 分钟）"
+	@echo "make lock   由 pyproject.toml 重新生成带哈希的依赖锁定文件（UPGRADE=1 全部升级到最新）"
 
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(STAMP): pyproject.toml
+# Every package from the dev lock, hash-checked, then the project itself without its
+# dependencies; pip check fails when pyproject.toml asks for what the locks lack (make lock).
+# A changed pyproject.toml or lock file names a new stamp: the next make installs again.
+$(STAMP): pyproject.toml $(LOCKS)
 	@test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@out=$$($(PY) -m pip check) \
+	    || { echo "$$out"; echo "pyproject.toml and the lock files disagree: make lock"; exit 1; }
 	@rm -f .venv/.installed-*
 	@touch $@
 
+# Write requirements.lock and requirements-dev.lock again from pyproject.toml, keeping the
+# pins it still allows; UPGRADE=1 moves every pin to the newest release (scripts/lock.sh).
+lock:
+	@bash scripts/lock.sh
+
 # Front-end assets come from the npm registry (package-lock.json pins them) and are copied
-# into static/vendor/, which is not committed.
-ECHARTS := static/vendor/echarts/echarts.min.js
+# into static/vendor/, which is not committed. axe-core stays in node_modules: only the
+# browser tests inject it.
+VENDOR := static/vendor/.installed-$(shell cat package.json package-lock.json | md5sum | cut -c1-12)
 
-$(ECHARTS): package.json package-lock.json
+$(VENDOR): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	@mkdir -p $(dir $@)
-	cp node_modules/echarts/dist/echarts.min.js $@
+	@rm -rf static/vendor && mkdir -p static/vendor/echarts static/vendor/tom-select
+	cp node_modules/echarts/dist/echarts.min.js static/vendor/echarts/
+	cp node_modules/tom-select/dist/js/tom-select.complete.min.js static/vendor/tom-select/
+	cp node_modules/tom-select/dist/css/tom-select.min.css static/vendor/tom-select/
+	@touch $@
 
-setup: system-deps $(STAMP) $(ECHARTS)
+setup: system-deps $(STAMP) $(VENDOR)
 
 # The demo's loading is quiet (its audit lines go to the audit log, not the console); what a
 # newcomer needs is printed before the server starts.
