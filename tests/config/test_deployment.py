@@ -625,19 +625,26 @@ def test_node_and_npm_are_only_in_a_build_stage():
     assert builders, "no build stage installs nodejs and npm"
 
 
-def test_the_image_copies_echarts_where_the_makefile_puts_it():
+def test_the_image_copies_every_vendored_asset_the_makefile_copies():
+    """Every front-end file `make setup` copies from node_modules into static/vendor/ is
+    copied the same way in the image's assets stage, and the runtime stage takes that folder."""
     makefile = MAKEFILE.read_text(encoding="utf-8")
-    target = re.search(r"^ECHARTS\s*:=\s*(\S+)", makefile, re.MULTILINE).group(1)
-    source = re.search(r"cp (node_modules/\S+) \$@", makefile).group(1)
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    sources = re.findall(r"^\tcp (node_modules/\S+) (static/vendor/\S+)", makefile, re.MULTILINE)
+    assert {s for s, _ in sources} >= {
+        "node_modules/echarts/dist/echarts.min.js",
+        "node_modules/tom-select/dist/js/tom-select.complete.min.js",
+    }
+    for source, folder in sources:
+        assert f"cp {source} {folder}" in dockerfile, source
     stage_names = {s["name"] for s in _dockerfile_stages()[:-1]}
     copies = [
         args
         for args in _stage_args(_runtime_stage(), "COPY")
         if args.startswith("--from=") and args.split()[0].split("=", 1)[1] in stage_names
     ]
-    assert any(args.split()[-1] == target for args in copies), copies
-    assert source in DOCKERFILE.read_text(encoding="utf-8")
-    assert "npm ci" in DOCKERFILE.read_text(encoding="utf-8")
+    assert any(args.split()[-1].rstrip("/") == "static/vendor" for args in copies), copies
+    assert "npm ci" in dockerfile
 
 
 def test_the_image_collects_static_files_with_debug_off_and_a_throwaway_key():
