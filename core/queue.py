@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 
+from celery import current_app as app
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError, OperationalError
 
-from config.celery import app
 from core.models import PendingTask
 
+# `app` is the project's Celery app (config.celery creates it and makes it current): core
+# knows no configuration module.
 log = logging.getLogger(__name__)
 BROKER_ERRORS = (OperationalError, KombuError, OSError, ConnectionError, TimeoutError)
 # Give up quickly on a broker that does not answer: the request is waiting.
