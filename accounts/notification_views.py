@@ -4,28 +4,19 @@ from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import channels
 from accounts.models import Notification
+from accounts.notify import notices_for
 from accounts.roles import is_auditor
 
 # Checks that hide a notice's link from a user who may not open it, filled by the apps that
 # own the linked pages (the pilots' policy registers one in its AppConfig.ready()). Each takes
 # the user and the notices of one page and sets `link_hidden` on those it must hide.
 LINK_GUARDS: list[Callable[[object, list[Notification]], None]] = []
-
-
-def notices_for(user):
-    """The notices of the user's organisation addressed to it or to the user. The auditor
-    reads the audit log and receives no business notices."""
-    if user.organisation_id is None or is_auditor(user):
-        return Notification.objects.none()
-    return Notification.objects.filter(organisation_id=user.organisation_id).filter(
-        Q(recipient__isnull=True) | Q(recipient=user)
-    )
 
 
 @login_required
@@ -35,7 +26,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     for guard in LINK_GUARDS:
         guard(request.user, notices)
     page.object_list = notices
-    return render(request, "accounts/notifications.html", {"page": page, "query": ""})
+    # Messages the organisation's channels could not deliver after the last try.
+    org_id = None if is_auditor(request.user) else request.user.organisation_id
+    undelivered = channels.undelivered(org_id)
+    return render(
+        request,
+        "accounts/notifications.html",
+        {"page": page, "query": "", "undelivered": undelivered[:50]},
+    )
 
 
 @login_required

@@ -1,8 +1,10 @@
-"""Notices to organisations: an in-app list, and e-mail to the organisation's users.
+"""Notices to organisations: an in-app list, e-mail to the organisation's users (each chooses
+by kind of notice), and the organisation's channels (accounts/channels.py).
 
-The notice row is written inside the caller's transaction; the e-mail is queued after commit.
-If the queue cannot be reached the request still succeeds: the notice keeps `emailed_at`
-empty and `send_pending_emails` delivers it later.
+The notice row is written inside the caller's transaction; the e-mail and the channels'
+deliveries are queued after commit. If the queue cannot be reached the request still
+succeeds: the notice keeps `emailed_at` empty and `send_pending_emails` delivers it later;
+the deliveries are kept as pending tasks.
 """
 
 from __future__ import annotations
@@ -10,10 +12,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from accounts import channels
 from accounts.constants import Role
-from accounts.models import Notification, Organisation, User
+from accounts.models import EmailPreference, NoticeKind, Notification, Organisation, User
+from accounts.roles import is_auditor
+
+
+def notices_for(user):
+    """The notices of the user's organisation addressed to it or to the user. The auditor
+    reads the audit log and receives no business notices."""
+    if user.organisation_id is None or is_auditor(user):
+        return Notification.objects.none()
+    return Notification.objects.filter(organisation_id=user.organisation_id).filter(
+        Q(recipient__isnull=True) | Q(recipient=user)
+    )
 
 
 def notify(
@@ -24,8 +39,11 @@ def notify(
     url: str = "",
     recipient: User | None = None,
     dedupe_key: str = "",
+    kind: str = "",
 ) -> Notification | None:
-    """Record a notice for `organisation`; with a dedupe_key it is recorded at most once."""
+    """Record a notice for `organisation`; with a dedupe_key it is recorded at most once.
+    Without a kind, the kind is read from the subject (channels.kind_of)."""
+    kind = kind or channels.kind_of(subject)
     if dedupe_key:
         if Notification.objects.filter(organisation=organisation, dedupe_key=dedupe_key).exists():
             return None
@@ -38,22 +56,33 @@ def notify(
                     body=body,
                     url=url,
                     dedupe_key=dedupe_key,
+                    kind=kind,
                 )
         except IntegrityError:
             return None  # a concurrent run recorded it first
     else:
         notice = Notification.objects.create(
-            organisation=organisation, recipient=recipient, subject=subject, body=body, url=url
+            organisation=organisation,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            url=url,
+            kind=kind,
         )
     transaction.on_commit(lambda: _queue_email(notice.pk))
+    channels.dispatch([notice])
     return notice
 
 
 def notify_many(notices: list[Notification]) -> list[Notification]:
     """Record many notices in one statement (for jobs); a notice whose dedupe_key its
-    organisation already has is skipped. E-mails are queued after commit, in one task."""
+    organisation already has is skipped. E-mails are queued after commit, in one task; each
+    notice (a job's digest for one organisation) goes to the organisation's channels."""
     if not notices:
         return []
+    for n in notices:
+        if not n.kind or n.kind == NoticeKind.OTHER:
+            n.kind = channels.kind_of(n.subject)
     keys = {(n.organisation_id, n.dedupe_key) for n in notices if n.dedupe_key}
     if keys:
         taken = set(
@@ -67,6 +96,7 @@ def notify_many(notices: list[Notification]) -> list[Notification]:
     ids = [n.pk for n in created if n.pk is not None]
     if ids:
         transaction.on_commit(lambda: _queue_emails(ids))
+        channels.dispatch([n for n in created if n.pk is not None])
     return created
 
 
@@ -94,6 +124,10 @@ def deliver_email(notice_id: int) -> bool:
         User.objects.filter(organisation=notice.organisation, is_active=True)
         .exclude(email="")
         .exclude(role=Role.AUDITOR)  # the auditor receives no business notices
+        # Kinds of notice the user chose not to receive by e-mail.
+        .exclude(
+            pk__in=EmailPreference.objects.filter(kind=notice.kind, wanted=False).values("user")
+        )
     )
     if notice.recipient_id:
         users = users.filter(pk=notice.recipient_id)
@@ -125,8 +159,6 @@ def send_pending_emails(limit: int = 500) -> int:
 def mark_read(user, pk: int | None = None) -> int:
     """Mark the user's unread notices read (one, or all of them); returns how many."""
     from django.utils import timezone
-
-    from accounts.notification_views import notices_for
 
     unread = notices_for(user).filter(read_at__isnull=True)
     if pk is not None:

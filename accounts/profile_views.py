@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import tokens
+from accounts.channel_views import email_choices
 from accounts.models import ApiToken
 
 
@@ -21,6 +22,7 @@ def _page(request: HttpRequest, **extra) -> HttpResponse:
             "tokens": ApiToken.objects.filter(user=request.user),
             "token_limit": tokens.active_tokens_limit(),
             "token_days": tokens.token_lifetime().days,
+            "email_choices": email_choices(request.user),
             **extra,
         },
     )

@@ -1,7 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import notification_views, password_views, profile_views, user_views
+from accounts import (
+    channel_views,
+    notification_views,
+    password_views,
+    profile_views,
+    user_views,
+)
 from accounts.forms import LoginForm
 
 urlpatterns = [
@@ -52,4 +58,20 @@ urlpatterns = [
     ),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
+    path("profile/email-notices/", channel_views.email_preferences, name="email_preferences"),
+    path("channels/", channel_views.channel_list, name="channel_list"),
+    path("channels/<slug:org_code>/", channel_views.channel_org, name="channel_org"),
+    path("channels/<slug:org_code>/new/", channel_views.channel_create, name="channel_create"),
+    path("channels/<int:pk>/edit/", channel_views.channel_edit, name="channel_edit"),
+    path("channels/<int:pk>/test/", channel_views.channel_test, name="channel_test"),
+    path(
+        "channels/<int:pk>/deactivate/",
+        channel_views.channel_deactivate,
+        name="channel_deactivate",
+    ),
+    path(
+        "channels/<int:pk>/reactivate/",
+        channel_views.channel_reactivate,
+        name="channel_reactivate",
+    ),
 ]

@@ -9,8 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Notification
-from accounts.notification_views import notices_for
-from accounts.notify import mark_read
+from accounts.notify import mark_read, notices_for
 from api.serializers.account import MeSerializer, NotificationSerializer, ReadSerializer
 from api.views.common import ChineseMixin, ReadOnly
 from pilots import policy
