@@ -46,6 +46,16 @@ class RegistryUserAdmin(SimpleHistoryAdmin, UserAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Read only: the password's "reset" button would open a page this user may not open.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role" and not request.user.is_superuser:
             kwargs["choices"] = [("", "---------"), *assignable_roles(request.user)]

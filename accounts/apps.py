@@ -12,6 +12,11 @@ class AccountsConfig(AppConfig):
         from accounts import audit, users  # noqa: F401 - users connects the rights guard
 
         audit.connect_axes()
+        from core.jobnames import register_task_description
+
+        register_task_description(
+            "accounts.tasks.send_pending_emails", "补发写入时未能发出的通知邮件"
+        )
         # Signing in stamps last_login; that is not a change of the user worth a history row
         # (the sign-in itself is in the audit log).
         signals.user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")

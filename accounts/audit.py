@@ -9,6 +9,7 @@ through `AuditDownloadsMiddleware`, for every download and export. Events are on
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from urllib.parse import unquote_plus
@@ -16,10 +17,12 @@ from urllib.parse import unquote_plus
 from django.contrib.auth import signals as auth_signals
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
 from accounts.constants import AuditAction
+from core.dates import format_cn_date, format_cn_datetime
 
 logger = logging.getLogger("registry.audit")
 
@@ -157,14 +160,21 @@ def connect_axes() -> None:
 # --- changes with history ------------------------------------------------------------------
 
 _HISTORY_TYPES = {"+": "新建", "~": "修改", "-": "删除"}
+# Bookkeeping fields a reader of the log does not need.
+_UNSHOWN_FIELDS = {"updated_at", "created_at"}
 _PERMISSION_MODELS = {"accounts.user", "accounts.organisation"}
 
 
 def _shown(field, value) -> str:
     """A value as the audit log shows it: choices by label, flags as 是/否, related records
     by name; long text shortened."""
-    if value is None or value == "":
+    # A foreign key that was empty comes back from simple-history as a stand-in with no pk.
+    if value is None or value == "" or (hasattr(value, "pk") and value.pk is None):
         return "（空）"
+    if isinstance(value, dt.datetime):
+        return format_cn_datetime(timezone.localtime(value) if timezone.is_aware(value) else value)
+    if isinstance(value, dt.date):
+        return format_cn_date(value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if getattr(field, "choices", None):
@@ -194,7 +204,11 @@ def describe_changes(instance, history_instance) -> str:
     delta = history_instance.diff_against(previous, foreign_keys_are_objs=True)
     parts = []
     for change in delta.changes:
+        if change.field in _UNSHOWN_FIELDS:
+            continue
         field = meta.get_field(change.field)
+        if field.many_to_many:
+            continue
         parts.append(
             f"{field.verbose_name}：{_shown(field, change.old)}→{_shown(field, change.new)}"
         )
@@ -214,6 +228,10 @@ def _history_written(sender, instance, history_instance, history_user=None, **kw
         if not changes and getattr(instance, "_password_only_save", False):
             return  # a password change has its own event, without the secret
         summary += f"（{changes}）" if changes else "（无字段变化）"
+    elif history_instance.history_type == "~":
+        # Which fields a change of a record changed: 状态：已批复→已备案.
+        changes = describe_changes(instance, history_instance)
+        summary += f"（{changes}）" if changes else ""
     record(
         action,
         summary + (f"：{reason}" if reason else ""),

@@ -39,6 +39,23 @@ class Organisation(models.Model):
         return self.name
 
     @property
+    def unit_label(self) -> str:
+        """The unit as pages name it: a division with its department (省生态环境厅·法规处)."""
+        if self.kind == OrgKind.DIVISION and self.parent_id:
+            return f"{self.parent.short_name or self.parent.name}·{self.short_name or self.name}"
+        return self.short_name or self.name
+
+    @property
+    def place_name(self) -> str:
+        """The place a prefecture or county bureau stands for (杭州市, 杭州市西湖区); other
+        units by their name."""
+        if self.kind == OrgKind.PREFECTURE:
+            return _place(self.short_name, "市")
+        if self.kind == OrgKind.COUNTY and self.parent_id:
+            return f"{_place(self.parent.short_name, '市')}{self.short_name}"
+        return self.short_name or self.name
+
+    @property
     def prefecture_id(self) -> int | None:
         """The prefecture this unit belongs to (itself for a prefecture)."""
         if self.kind == OrgKind.PREFECTURE:
@@ -46,6 +63,10 @@ class Organisation(models.Model):
         if self.kind == OrgKind.COUNTY:
             return self.parent_id
         return None
+
+
+def _place(short_name: str, suffix: str) -> str:
+    return short_name if short_name.endswith(suffix) else f"{short_name}{suffix}"
 
 
 def office_organisation() -> Organisation | None:
@@ -78,6 +99,13 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def display_with_unit(self) -> str:
+        """The person as pages show them: name and unit (周立群（省生态环境厅）)."""
+        name = self.display_name or self.get_full_name() or self.username
+        if self.organisation_id:
+            return f"{name}（{self.organisation.unit_label}）"
+        return name
+
     @property
     def is_office(self) -> bool:
         return self.is_superuser or self.role in (Role.OFFICE, Role.ADMIN)
@@ -104,6 +132,17 @@ class User(AbstractUser):
             after_user_saved(self)
 
 
+class NoticeKind(models.TextChoices):
+    """What a notice is about. Users choose by kind which notices also reach them by e-mail;
+    each channel carries the kinds the office chose for it."""
+
+    REMINDER = "reminder", "到期提醒"
+    OVERDUE = "overdue", "逾期"
+    DECISION = "decision", "审批结果"
+    RETURNED = "returned", "退回修改"
+    OTHER = "other", "其他通知"
+
+
 class Notification(models.Model):
     """A notice to an organisation (and, when known, one person): what happened, to what, and
     where to act. Shown in the in-app list; also sent by e-mail to the organisation's users."""
@@ -123,6 +162,10 @@ class Notification(models.Model):
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
     # Set once the e-mail went out; a notice whose e-mail could not be queued is sent later.
     emailed_at = models.DateTimeField("邮件发送时间", null=True, blank=True)
+    # What the notice is about, for the users' e-mail choices and the channels' kinds.
+    kind = models.CharField(
+        "类别", max_length=16, choices=NoticeKind.choices, default=NoticeKind.OTHER, blank=True
+    )
 
     class Meta:
         verbose_name = "通知"
@@ -235,3 +278,117 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计日志不能删除。")
+
+
+class ChannelType(models.TextChoices):
+    EMAIL = "email", "电子邮箱"
+    DINGTALK = "dingtalk", "浙政钉（钉钉）群机器人"
+    WECOM = "wecom", "企业微信群机器人"
+
+
+class NoticeChannel(models.Model):
+    """Where an organisation's notices are also sent: e-mail addresses, or a group robot of
+    DingTalk or WeCom. A robot's webhook address and signing secret are stored encrypted
+    (accounts/channels.py) and never shown again once saved. Deactivated, never deleted."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="单位", on_delete=models.PROTECT, related_name="channels"
+    )
+    channel_type = models.CharField("渠道", max_length=16, choices=ChannelType.choices)
+    name = models.CharField("名称", max_length=60)
+    emails = models.TextField("邮箱地址", blank=True)
+    webhook_encrypted = models.TextField(blank=True, editable=False)
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    # The notice kinds this channel carries (NoticeKind values).
+    kinds = models.JSONField("推送类别", default=list)
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deactivated_at = models.DateTimeField("停用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "消息渠道"
+        verbose_name_plural = "消息渠道"
+        ordering = ["organisation", "-is_active", "channel_type", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_type_display()}：{self.name}"
+
+    @property
+    def is_robot(self) -> bool:
+        return self.channel_type in (ChannelType.DINGTALK, ChannelType.WECOM)
+
+    @property
+    def email_list(self) -> list[str]:
+        return [line.strip() for line in self.emails.splitlines() if line.strip()]
+
+    def kind_labels(self) -> str:
+        return "、".join(NoticeKind(k).label for k in self.kinds if k in NoticeKind.values)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "待发送"
+    SENT = "sent", "已送达"
+    FAILED = "failed", "未送达"
+
+
+class Delivery(models.Model):
+    """One message to one channel: a notice's digest, or a test message. Tried again with
+    backoff when the channel fails or is busy; after the last try it stays 未送达 and is shown
+    on the organisation's notices page."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="单位", on_delete=models.PROTECT, related_name="deliveries"
+    )
+    channel = models.ForeignKey(
+        NoticeChannel, verbose_name="渠道", on_delete=models.PROTECT, related_name="deliveries"
+    )
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    is_test = models.BooleanField("测试消息", default=False)
+    subject = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    url = models.CharField("链接", max_length=300, blank=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    last_error = models.CharField("最近错误", max_length=300, blank=True)
+    # When the next try is due, while one is.
+    next_attempt_at = models.DateTimeField("下次重试", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField("送达时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "渠道消息"
+        verbose_name_plural = "渠道消息"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organisation", "status"], name="delivery_org_status")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.subject}"
+
+
+class EmailPreference(models.Model):
+    """Whether the user wants one kind of notice by e-mail too (without a row: yes). The
+    notice stays in the in-app list either way."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="email_preferences"
+    )
+    kind = models.CharField("类别", max_length=16, choices=NoticeKind.choices)
+    wanted = models.BooleanField("通过邮件接收", default=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "邮件通知选择"
+        verbose_name_plural = "邮件通知选择"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="email_preference_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_kind_display()}：{'接收' if self.wanted else '不接收'}邮件"

@@ -80,3 +80,67 @@ def install_schedules(**kwargs) -> int:
             PeriodicTask.objects.create(name=entry.name, task=entry.task, interval=interval)
         created += 1
     return created
+
+
+_WEEKDAYS = {
+    "0": "日", "7": "日", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六",
+    "sun": "日", "mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六",
+}  # fmt: skip
+
+
+def _clock(hour: int, minute: int) -> str:
+    """凌晨1:10, 上午8:00, 中午12:00, 下午3:30, 晚上8:00: as a notice says the time."""
+    if hour < 6:
+        part = "凌晨"
+    elif hour < 12:
+        part = "上午"
+    elif hour < 13:
+        part = "中午"
+    elif hour < 18:
+        part = "下午"
+    else:
+        part = "晚上"
+    shown = hour - 12 if hour > 12 else hour
+    return f"{part}{shown}:{minute:02d}"
+
+
+def _listed(field: str, unit: str) -> str:
+    return "、".join(f"{value}{unit}" for value in field.split(","))
+
+
+def crontab_words(
+    minute: str, hour: str, day_of_month: str, month_of_year: str, day_of_week: str
+) -> str:
+    """A crontab in words: ("10", "1", "*", "*", "*") → 每日凌晨1:10; ("*/10", "*", "*", "*",
+    "*") → 每10分钟; ("0", "2", "11", "1,4,7,10", "*") → 每年1月、4月、7月、10月的11日凌晨2:00.
+    A schedule too irregular for words is given as it is, after 按计划."""
+    fields = (minute, hour, day_of_month, month_of_year, day_of_week)
+    raw = "按计划 " + " ".join(fields)
+    if minute.startswith("*/") and (hour, day_of_month, month_of_year, day_of_week) == ("*",) * 4:
+        return f"每{minute[2:]}分钟"
+    if minute == "*" and (hour, day_of_month, month_of_year, day_of_week) == ("*",) * 4:
+        return "每分钟"
+    if hour.startswith("*/") and minute.isdigit() and (day_of_month, month_of_year) == ("*", "*"):
+        return f"每{hour[2:]}小时（第{int(minute)}分）"
+    if not (minute.isdigit() and all(part.isdigit() for part in hour.split(","))):
+        return raw
+    clock = "、".join(_clock(int(h), int(minute)) for h in hour.split(","))
+    if day_of_week != "*":
+        days = [_WEEKDAYS.get(d.lower()) for d in day_of_week.split(",")]
+        if None in days or (day_of_month, month_of_year) != ("*", "*"):
+            return raw
+        return f"每{'、'.join(f'周{d}' for d in days)}{clock}"
+    if day_of_month == "*" and month_of_year == "*":
+        return f"每日{clock}"
+    if month_of_year == "*":
+        return f"每月{_listed(day_of_month, '日')}{clock}"
+    if day_of_month == "*":
+        return raw
+    return f"每年{_listed(month_of_year, '月')}的{_listed(day_of_month, '日')}{clock}"
+
+
+def interval_words(every: int, period: str) -> str:
+    """每5分钟, 每2小时, 每天."""
+    units = {"seconds": "秒", "minutes": "分钟", "hours": "小时", "days": "天"}
+    unit = units.get(period, period)
+    return f"每{unit}" if every == 1 and unit == "天" else f"每{every}{unit}"

@@ -17,6 +17,8 @@ from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
+# Django's technical error pages (with DEBUG on) only when a developer asks for them.
+DEBUG_ERROR_PAGES = env_bool("DEBUG_ERROR_PAGES", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # With DEBUG on, the product's error pages instead of Django's technical ones.
+    "core.error_pages.ProductErrorPagesMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     # The auditor reads the audit log and nothing else (denied by default, by URL name).
     "accounts.auditor.AuditorOnlyReadsTheLogMiddleware",
@@ -155,6 +159,8 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # In development the files are served from their sources; in production from STATIC_ROOT
 # (collected when the image is built).
 WHITENOISE_USE_FINDERS = DEBUG
+# Files browsers ask for at the site's root (favicon.ico), served like the static files.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Uploaded files (pilot plans, attachments) are private: they live outside any served URL and
 # are only streamed by permission-checked views.
 MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private")))
@@ -287,6 +293,16 @@ LOGGING = {
 # Absolute address of the site, for links in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Notice channels (accounts/channels.py): the key that encrypts the robots' webhook addresses
+# and secrets (empty: derived from SECRET_KEY; changing either makes them unreadable, to be
+# entered again), the seconds between delivery attempts (one more try than waits), and the
+# seconds a robot or mail server may take to answer.
+CHANNEL_SECRET_KEY = env_str("CHANNEL_SECRET_KEY", "")
+CHANNEL_RETRY_DELAYS = [
+    int(d) for d in env_list("CHANNEL_RETRY_DELAYS", ["60", "300", "900", "3600"]) if d.isdigit()
+]
+CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
+
 # --- REST API (v1) ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -349,6 +365,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)

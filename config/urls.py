@@ -10,6 +10,12 @@ admin.site.site_header = "改革试点台账 · 管理后台"
 admin.site.site_title = "改革试点台账"
 admin.site.index_title = "数据管理"
 
+# The product's own error pages, in Chinese, with a way back (core.error_pages).
+handler400 = "core.error_pages.bad_request"
+handler403 = "core.error_pages.permission_denied"
+handler404 = "core.error_pages.page_not_found"
+handler500 = "core.error_pages.server_error"
+
 urlpatterns = [
     path("", home_views.home, name="home"),
     path("rules/", home_views.rules_page, name="rules"),

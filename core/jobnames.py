@@ -13,10 +13,44 @@ COUNT_LABELS: dict[str, str] = {}
 COUNT_KIND_LABELS: dict[str, str] = {}
 
 
-def register_job(name: str, label: str, task=None) -> None:
+# What each job does, in words, by job name; and by the dotted name of the task that runs it
+# (the beat schedules name tasks, not jobs).
+DESCRIPTIONS: dict[str, str] = {}
+TASK_DESCRIPTIONS: dict[str, str] = {}
+TASK_JOBS: dict[str, str] = {}
+
+
+def register_job(name: str, label: str, task=None, description: str = "") -> None:
     JOBS[name] = label
+    if description:
+        DESCRIPTIONS[name] = description
     if task is not None:
         TASKS[name] = task
+        task_name = getattr(task, "name", "")
+        if task_name:
+            TASK_JOBS[task_name] = name
+            if description:
+                TASK_DESCRIPTIONS[task_name] = description
+
+
+def register_task_description(task_name: str, description: str) -> None:
+    """What a scheduled task that is not a logged job does (a mail queue, a retry loop)."""
+    TASK_DESCRIPTIONS[task_name] = description
+
+
+def job_description(name: str) -> str:
+    return DESCRIPTIONS.get(name, "")
+
+
+def task_description(task_name: str) -> str:
+    """What the task of a beat schedule does, in words; "" for a task nobody described."""
+    return TASK_DESCRIPTIONS.get(task_name, "")
+
+
+def task_label(task_name: str) -> str:
+    """The job a task runs, by its Chinese name; "" for a task that runs no registered job."""
+    job = TASK_JOBS.get(task_name)
+    return JOBS.get(job, "") if job else ""
 
 
 def job_task(name: str):

@@ -35,9 +35,11 @@ from django.utils import timezone
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-DATE_FORMAT = "yyyy-mm-dd"
+# Dates print as in official documents (2026年3月31日), in every workbook the product writes.
 DATE_FORMAT_CN = 'yyyy"年"m"月"d"日"'
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATETIME_FORMAT_CN = 'yyyy"年"m"月"d"日" hh:mm'
+DATE_FORMAT = DATE_FORMAT_CN
+DATETIME_FORMAT = DATETIME_FORMAT_CN
 
 # A column at least this wide wraps its text instead of running over its neighbours.
 WRAP_WIDTH = 30

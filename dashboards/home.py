@@ -21,6 +21,12 @@ def home(request: HttpRequest) -> HttpResponse:
     """ "My work": what the user's organisation has to do, with each deadline's clause."""
     today = timezone.localdate()
     overdue, overdue_total = open_overdue_for(request.user, today)
+    expert_tasks = None
+    if role_of(request.user) == Role.EXPERT:
+        expert_tasks = list(pending_for(request.user))
+        for task in expert_tasks:
+            # A review still pending after its deadline is past due, as on every other list.
+            task.days_late = max((today - task.due_date).days, 0) if task.due_date else 0
     return render(
         request,
         "dashboards/home.html",
@@ -31,9 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "overdue": overdue,
             "overdue_total": overdue_total,
             "upcoming": upcoming_deadlines(request.user, today),
-            "expert_tasks": pending_for(request.user)
-            if role_of(request.user) == Role.EXPERT
-            else None,
+            "expert_tasks": expert_tasks,
             "open_calls": Call.objects.filter(
                 is_cancelled=False, deadline__gte=timezone.now()
             ).order_by("deadline")[:10],

@@ -25,6 +25,7 @@ from django.urls import reverse
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
+from core.dates import format_cn_quarter
 from ledger.models import QuarterlyReport
 from pilots import rules
 from pilots.constants import (
@@ -82,7 +83,7 @@ def quarters_back(last: tuple[int, int], n: int) -> list[tuple[int, int]]:
 
 
 def quarter_label(year: int, quarter: int) -> str:
-    return f"{year}年第{quarter}季度"
+    return f"{format_cn_quarter(year, quarter)}"
 
 
 # --- small records -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models import Min
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
+from core.dates import format_cn_quarter
 from ledger.constants import SummaryStatus
 from ledger.models import HalfYearSummary, QuarterlyReport
 from pilots import rules
@@ -71,7 +72,7 @@ def quarterly(due_from, due_before, orgs) -> list[Due]:
                         pk,
                         lead,
                         rules.quarterly_report_due(year, quarter),
-                        due_label(code, name, f"{year}年第{quarter}季度进展"),
+                        due_label(code, name, f"{format_cn_quarter(year, quarter)}进展"),
                     )
                 )
     return found

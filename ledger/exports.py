@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organisation
-from core.xlsx import XLSX_CONTENT_TYPE, write_workbook
+from core.xlsx import DATE_FORMAT_CN, DATETIME_FORMAT_CN, XLSX_CONTENT_TYPE, write_workbook
 from ledger.selectors import LEDGER_HEADERS, annotate_ledger, ledger_row
 from pilots.constants import LEDGER_STATES
 from pilots.models import Pilot
@@ -124,7 +124,13 @@ def export_ledger(queryset: QuerySet[Pilot], out: IO[bytes] | None = None) -> by
     file …); without `out`, return the file's bytes. Chinese headers, frozen and filterable;
     dates as date cells; user text never a formula (core.xlsx)."""
     return write_workbook(
-        LEDGER_SHEET_TITLE, LEDGER_HEADERS, ledger_rows(queryset), LEDGER_WIDTHS, out=out
+        LEDGER_SHEET_TITLE,
+        LEDGER_HEADERS,
+        ledger_rows(queryset),
+        LEDGER_WIDTHS,
+        out=out,
+        date_format=DATE_FORMAT_CN,
+        datetime_format=DATETIME_FORMAT_CN,
     )
 
 

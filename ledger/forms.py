@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from core.dates import QUARTER_NAMES
+from core.forms import ProductForm
 from ledger.filing import FILING_FIELDS
-from ledger.reports import REPORT_FIELDS
-from ledger.summaries import SUMMARY_FIELDS
+from ledger.reports import REPORT_FIELDS, REPORT_LIMITS
+from ledger.summaries import SUMMARY_FIELDS, SUMMARY_LIMITS
 from pilots.forms import DATE_WIDGET
 from pilots.uploads import checked_attachment
 from pilots.validators import validate_doc_number, validate_phone
@@ -37,7 +39,10 @@ class FilingForm(forms.Form):
     measures = forms.CharField(label="推进措施", widget=forms.Textarea(attrs={"rows": 4}))
     expected_outcomes = forms.CharField(label="预期成果", widget=TEXTAREA)
     milestones_text = forms.CharField(
-        label="时间节点", required=False, widget=TEXTAREA, help_text="每行一个：日期 阶段目标。"
+        label="时间节点",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="每行一个：日期 阶段目标，如“2026-09-30 完成制度设计”；日期须在试点期限内。",
     )
     contact_person = forms.CharField(label="联系人", max_length=50)
     contact_phone = forms.CharField(label="联系电话", max_length=30, validators=[validate_phone])
@@ -55,13 +60,26 @@ class FilingForm(forms.Form):
         return checked_attachment(self.cleaned_data.get("plan"))
 
 
-class QuarterlyReportForm(forms.Form):
+class QuarterlyReportForm(ProductForm, forms.Form):
     field_order = QUARTERLY_REPORT_FORM_FIELDS
 
-    progress = forms.CharField(label="工作进展", widget=forms.Textarea(attrs={"rows": 5}))
-    milestones_reached = forms.CharField(label="节点完成情况", required=False, widget=TEXTAREA)
-    problems = forms.CharField(label="存在问题", required=False, widget=TEXTAREA)
-    next_steps = forms.CharField(label="下步打算", required=False, widget=TEXTAREA)
+    progress = forms.CharField(
+        label="工作进展",
+        max_length=REPORT_LIMITS["progress"],
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    milestones_reached = forms.CharField(
+        label="节点完成情况",
+        required=False,
+        max_length=REPORT_LIMITS["milestones_reached"],
+        widget=TEXTAREA,
+    )
+    problems = forms.CharField(
+        label="存在问题", required=False, max_length=REPORT_LIMITS["problems"], widget=TEXTAREA
+    )
+    next_steps = forms.CharField(
+        label="下步打算", required=False, max_length=REPORT_LIMITS["next_steps"], widget=TEXTAREA
+    )
     attachment = forms.FileField(label="附件", required=False)
     correction_reason = forms.CharField(
         label="更正说明", required=False, max_length=500, help_text="更正已报送的进展时必填。"
@@ -75,16 +93,30 @@ class QuarterlyReportForm(forms.Form):
         return checked_attachment(self.cleaned_data.get("attachment"))
 
 
-class HalfYearSummaryForm(forms.Form):
+class HalfYearSummaryForm(ProductForm, forms.Form):
     field_order = SUMMARY_FIELDS
 
-    overview = forms.CharField(label="总体情况", widget=forms.Textarea(attrs={"rows": 4}))
-    progress = forms.CharField(label="主要进展", widget=forms.Textarea(attrs={"rows": 8}))
+    overview = forms.CharField(
+        label="总体情况",
+        max_length=SUMMARY_LIMITS["overview"],
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    progress = forms.CharField(
+        label="主要进展",
+        max_length=SUMMARY_LIMITS["progress"],
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
     problems = forms.CharField(
-        label="存在问题", required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label="存在问题",
+        required=False,
+        max_length=SUMMARY_LIMITS["problems"],
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     next_steps = forms.CharField(
-        label="下步打算", required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label="下步打算",
+        required=False,
+        max_length=SUMMARY_LIMITS["next_steps"],
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
 
     def __init__(self, *args, **kwargs):
@@ -95,7 +127,9 @@ class HalfYearSummaryForm(forms.Form):
 
 class RenderRequestForm(forms.Form):
     year = forms.IntegerField(label="年度", min_value=2015, max_value=2100)
-    quarter = forms.ChoiceField(label="季度", choices=[(q, f"第{q}季度") for q in range(1, 5)])
+    quarter = forms.ChoiceField(
+        label="季度", choices=[(q, f"第{QUARTER_NAMES[q]}季度") for q in range(1, 5)]
+    )
     department = forms.ModelChoiceField(
         label="范围", queryset=None, required=False, empty_label="全省"
     )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from core.dates import format_cn_quarter
 from core.models import SubmittedDecided
 from ledger.constants import (
     FilingStatus,
@@ -53,6 +54,9 @@ class Filing(SubmittedDecided):
     filed_on = models.DateField("报送日期")
     days_late = models.PositiveIntegerField("逾期天数", default=0)
     return_reason = models.TextField("退回理由", blank=True)
+    # Where the filing states otherwise than the approval on record, as shown when it was
+    # filed: [{"field", "label", "approved", "filed"}] (ledger.filing.approval_differences).
+    differences = models.JSONField("与批复不一致", default=list, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -119,11 +123,11 @@ class QuarterlyReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.pilot.code} {self.year}年第{self.quarter}季度 v{self.version}"
+        return f"{self.pilot.code} {format_cn_quarter(self.year, self.quarter)} v{self.version}"
 
     @property
     def period_label(self) -> str:
-        return f"{self.year}年第{self.quarter}季度"
+        return f"{format_cn_quarter(self.year, self.quarter)}"
 
 
 class HalfYearSummary(models.Model):
@@ -243,7 +247,7 @@ class LedgerRender(models.Model):
 
     def __str__(self) -> str:
         who = self.department.short_name if self.department_id else "全省"
-        return f"{who} {self.year}年第{self.quarter}季度台账"
+        return f"{who} {format_cn_quarter(self.year, self.quarter)}台账"
 
 
 class ImportBatch(models.Model):

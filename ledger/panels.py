@@ -4,6 +4,7 @@ the home page's quarterly reports owed (R2.3); registered in LedgerConfig.ready(
 from __future__ import annotations
 
 from accounts.constants import Role
+from core.dates import format_cn_quarter
 from ledger.filing import may_file
 from ledger.reports import owed_reports
 from pilots import rules
@@ -31,7 +32,7 @@ def owed_report_sections(user, role, today) -> list[WorkSection]:
             items=[
                 WorkItem(
                     pilot=row["pilot"],
-                    what=f"{row['year']}年第{row['quarter']}季度进展",
+                    what=f"{format_cn_quarter(row['year'], row['quarter'])}进展",
                     clause="R2.3",
                     due=row["due"],
                     today=today,

@@ -41,7 +41,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.constants import Role
-from core.dates import format_cn_date
+from core.dates import format_cn_date, format_cn_quarter
 from core.history import save_with_history
 from ledger.constants import LedgerScope, RenderStatus
 from ledger.models import LedgerRender
@@ -264,7 +264,7 @@ def ledger_pilots(render: LedgerRender) -> QuerySet[Pilot]:
 
 def document_title(render: LedgerRender) -> str:
     """浙江省生态文明领域改革试点台账（2026年第3季度）."""
-    return f"{TITLE}（{render.year}年第{render.quarter}季度）"
+    return f"{TITLE}（{format_cn_quarter(render.year, render.quarter)}）"
 
 
 def download_name(render: LedgerRender) -> str:

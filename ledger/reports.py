@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation
+from core.dates import format_cn_quarter
+from core.forms import length_errors
 from core.history import save_with_history
 from ledger.filing import _lock_pilot
 from ledger.models import QuarterlyReport
@@ -27,6 +29,9 @@ from pilots.deadlines import resolve_met
 from pilots.models import Pilot
 
 REPORT_FIELDS = ["progress", "milestones_reached", "problems", "next_steps"]
+# The longest text (字) each part of a quarterly report takes: a quarter's progress on one
+# pilot in a page, the rest in half a page each, so the ledger stays readable.
+REPORT_LIMITS = {"progress": 2000, "milestones_reached": 1000, "problems": 1000, "next_steps": 1000}
 
 
 def may_report(user, pilot: Pilot) -> bool:
@@ -65,11 +70,16 @@ def submit_quarterly_report(
                 "第二条第（三）项）。"
             )
         raise ValidationError(
-            f"{year}年第{quarter}季度不在该试点的报送期内（自列入台账的季度起、到已结束的季度止）。"
-            + why
+            f"{format_cn_quarter(year, quarter)}不在该试点的报送期内"
+            "（自列入台账的季度起、到已结束的季度止）。" + why
         )
     if not (data.get("progress") or "").strip():
         raise ValidationError({"progress": "请填写工作进展。"})
+    too_long = length_errors(
+        {k: v.strip() for k, v in data.items() if isinstance(v, str)}, REPORT_LIMITS
+    )
+    if too_long:
+        raise ValidationError(too_long)
     previous = (
         QuarterlyReport.objects.select_for_update()
         .filter(pilot=pilot, year=year, quarter=quarter)
@@ -102,9 +112,9 @@ def submit_quarterly_report(
         report,
         actor=actor,
         reason=(
-            f"更正{year}年第{quarter}季度进展：{correction_reason.strip()}"
+            f"更正{format_cn_quarter(year, quarter)}进展：{correction_reason.strip()}"
             if previous
-            else f"报送{year}年第{quarter}季度进展"
+            else f"报送{format_cn_quarter(year, quarter)}进展"
         ),
     )
     if previous is not None:
@@ -120,7 +130,7 @@ def submit_quarterly_report(
         kind=DeadlineKind.QUARTERLY,
         pilot_id=pilot.pk,
         actor=actor,
-        reason=f"已报送{year}年第{quarter}季度进展",
+        reason=f"已报送{format_cn_quarter(year, quarter)}进展",
         today=today,
     )
     return report

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
+from accounts.models import Organisation
+from core.dates import format_cn_quarter
 from ledger.models import QuarterlyReport
 from pilots import rules
 from pilots.constants import Status
@@ -31,7 +33,9 @@ def ledger_queryset(user) -> QuerySet[Pilot]:
 def annotate_ledger(qs: QuerySet[Pilot]) -> QuerySet[Pilot]:
     return (
         qs.select_related("lead_department")
-        .prefetch_related("regions")
+        .prefetch_related(
+            Prefetch("regions", queryset=Organisation.objects.select_related("parent"))
+        )
         .annotate(
             latest_year=_latest_report("year"),
             latest_quarter=_latest_report("quarter"),
@@ -65,7 +69,9 @@ def next_deadline(pilot: Pilot, today: dt.date, reported: set[tuple[int, int]]) 
     for year, quarter in owed_quarters(pilot, today):
         if (year, quarter) not in reported:
             return Deadline(
-                f"{year}年第{quarter}季度进展", "R2.3", rules.quarterly_report_due(year, quarter)
+                f"{format_cn_quarter(year, quarter)}进展",
+                "R2.3",
+                rules.quarterly_report_due(year, quarter),
             )
     if pilot.status == Status.ACTIVE:
         return Deadline("到期销号或申请延期", "R2.4", pilot.end_date)
@@ -96,7 +102,9 @@ LEDGER_HEADERS = [
 def ledger_row(pilot: Pilot) -> list:
     """One ledger row as exported (Excel) and printed (PDF); the column order of
     LEDGER_HEADERS. Uses only annotated and prefetched data."""
-    latest = f"{pilot.latest_year}年第{pilot.latest_quarter}季度" if pilot.latest_year else ""
+    latest = (
+        f"{format_cn_quarter(pilot.latest_year, pilot.latest_quarter)}" if pilot.latest_year else ""
+    )
     return [
         pilot.code,
         pilot.name,

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation, office_organisation
 from accounts.notify import notify
+from core.forms import length_errors
 from core.history import save_with_history
 from ledger.constants import SummaryStatus
 from ledger.models import HalfYearSummary, QuarterlyReport
@@ -29,6 +30,9 @@ from pilots.deadlines import resolve_met
 from pilots.models import Pilot
 
 SUMMARY_FIELDS = ["overview", "progress", "problems", "next_steps"]
+# The longest text (字) each part of a half-year summary takes: the progress gathers a half
+# year of a department's pilots (drafted from their reports), the rest is a page or two.
+SUMMARY_LIMITS = {"overview": 3000, "progress": 20000, "problems": 5000, "next_steps": 5000}
 
 
 def lead_departments() -> list[Organisation]:
@@ -162,6 +166,11 @@ def submit_half_year_summary(
         raise ValidationError({"overview": "请填写总体情况。"})
     if not (data.get("progress") or "").strip():
         raise ValidationError({"progress": "请填写主要进展。"})
+    too_long = length_errors(
+        {k: v.strip() for k, v in data.items() if isinstance(v, str)}, SUMMARY_LIMITS
+    )
+    if too_long:
+        raise ValidationError(too_long)
     today = today or timezone.localdate()
     if not rules.half_year_has_ended(summary.year, summary.half, today):
         end = rules.half_year_end(summary.year, summary.half)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ledger import import_views, views
+from ledger import filing_views, import_views, views
 
 app_name = "ledger"
 
@@ -8,10 +8,11 @@ urlpatterns = [
     path("", views.ledger_list, name="list"),
     path("export.xlsx", views.ledger_export, name="export"),
     path("todo/", views.todo, name="todo"),
-    path("filings/", views.filing_list, name="filings"),
-    path("filings/<int:pk>/decide/", views.filing_decide, name="filing_decide"),
-    path("filings/<int:pk>/plan/", views.filing_plan, name="filing_plan"),
-    path("pilots/<str:code>/file/", views.filing_create, name="file"),
+    path("filings/", filing_views.filing_list, name="filings"),
+    path("filings/<int:pk>/", filing_views.filing_detail, name="filing_detail"),
+    path("filings/<int:pk>/decide/", filing_views.filing_decide, name="filing_decide"),
+    path("filings/<int:pk>/plan/", filing_views.filing_plan, name="filing_plan"),
+    path("pilots/<str:code>/file/", filing_views.filing_create, name="file"),
     path("pilots/<str:code>/reports/", views.pilot_reports, name="pilot_reports"),
     path(
         "pilots/<str:code>/reports/<int:year>/<int:quarter>/",

@@ -1,6 +1,7 @@
-"""Pages of the ledger: the ledger itself (R2.3), filing (R2.2) and its confirmation,
-quarterly progress with versions, the to-do list of owed reports, half-year summaries,
-Excel export and import, and PDF ledgers rendered in the background."""
+"""Pages of the ledger: the ledger itself (R2.3), quarterly progress with versions, the
+to-do list of owed reports, half-year summaries, Excel export, and PDF ledgers rendered in
+the background. Filing (R2.2) is in ledger.filing_views, the Excel import in
+ledger.import_views."""
 
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
 from core.views import attach_errors, bound_data, content_disposition, serve_file
-from ledger.constants import FilingStatus, LedgerScope, RenderStatus, SummaryStatus
-from ledger.filing import confirm_filing, may_file, return_filing, submit_filing
-from ledger.forms import FilingForm, HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
-from ledger.models import Filing, HalfYearSummary, LedgerRender, QuarterlyReport
+from ledger.constants import LedgerScope, RenderStatus, SummaryStatus
+from ledger.forms import HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
+from ledger.models import HalfYearSummary, LedgerRender, QuarterlyReport
 from ledger.reports import REPORT_FIELDS, may_report, owed_reports, submit_quarterly_report
 from ledger.selectors import ledger_queryset, next_deadline, owed_quarters
 from ledger.summaries import (
@@ -68,6 +68,7 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
             "query_without_sort": state.query_without_sort,
             "today": today,
             "is_office": policy.is_office(request.user),
+            "can_render": policy.can_render_ledgers(request.user),
         },
     )
 
@@ -88,115 +89,6 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     export_ledger(state.queryset, response)
     return response
-
-
-# --- filing (R2.2) ----------------------------------------------------------------------------
-
-
-def _filing_initial(pilot) -> dict:
-    milestones = "\n".join(
-        f"{m.due_date:%Y-%m-%d} {m.title}" for m in pilot.milestones.filter(is_removed=False)
-    )
-    return {
-        "approval_authority": pilot.approval_authority,
-        "approval_doc_number": pilot.approval_doc_number,
-        "approval_date": pilot.approval_date,
-        "implementing_body": pilot.implementing_body,
-        "start_date": pilot.start_date,
-        "end_date": pilot.end_date,
-        "goal": pilot.goal,
-        "measures": pilot.measures,
-        "expected_outcomes": pilot.expected_outcomes,
-        "milestones_text": milestones,
-        "contact_person": pilot.contact_person,
-        "contact_phone": pilot.contact_phone,
-    }
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def filing_create(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = policy.get_pilot_for(request.user, code)
-    if not may_file(request.user, pilot):
-        raise PermissionDenied("只有该试点的省级牵头联系部门可以报送备案。")
-    if pilot.status != Status.APPROVED:
-        messages.error(request, f"当前状态为“{pilot.get_status_display()}”，不能报送备案。")
-        return redirect(pilot)
-    form = FilingForm(bound_data(request), request.FILES or None, initial=_filing_initial(pilot))
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "plan"}
-        try:
-            filing = submit_filing(
-                actor=request.user, pilot=pilot, data=data, plan=form.cleaned_data["plan"]
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            if filing.days_late:
-                messages.warning(
-                    request, f"备案已报送，逾期{filing.days_late}天，已标记为逾期备案。"
-                )
-            else:
-                messages.success(request, "备案已报送，待省办确认。")
-            return redirect(pilot)
-    return render(
-        request,
-        "ledger/filing_form.html",
-        {"pilot": pilot, "form": form, "today": timezone.localdate()},
-    )
-
-
-@login_required
-def filing_list(request: HttpRequest) -> HttpResponse:
-    """Filings awaiting the office's confirmation, and the latest ones decided."""
-    visible = Filing.objects.filter(pilot__in=policy.visible_pilots(request.user))
-    pending = visible.filter(status=FilingStatus.SUBMITTED).select_related(
-        "pilot__lead_department", "submitted_by"
-    )
-    recent = (
-        visible.exclude(status=FilingStatus.SUBMITTED)
-        .select_related("pilot__lead_department", "decided_by")
-        .order_by("-decided_at")[:50]
-    )
-    return render(
-        request,
-        "ledger/filing_list.html",
-        {"pending": pending, "recent": recent, "is_office": policy.is_office(request.user)},
-    )
-
-
-def _get_filing(user, pk: int) -> Filing:
-    filing = get_object_or_404(
-        Filing.objects.select_related("pilot"), pk=pk, pilot__in=policy.visible_pilots(user)
-    )
-    return filing
-
-
-@login_required
-@require_POST
-def filing_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    filing = _get_filing(request.user, pk)
-    action = request.POST.get("action")
-    try:
-        if action == "confirm":
-            confirm_filing(actor=request.user, filing=filing)
-            messages.success(request, f"已确认备案，{filing.pilot.code} 列入台账。")
-        elif action == "return":
-            return_filing(
-                actor=request.user, filing=filing, reason=request.POST.get("reason", "")[:2000]
-            )
-            messages.success(request, "已退回备案。")
-        else:
-            messages.error(request, "未知的操作。")
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    return redirect(request.POST.get("next") or "ledger:filings")
-
-
-@login_required
-def filing_plan(request: HttpRequest, pk: int) -> FileResponse:
-    filing = _get_filing(request.user, pk)
-    return serve_file(filing.plan)
 
 
 # --- quarterly progress (R2.3) --------------------------------------------------------------
@@ -439,9 +331,9 @@ def visible_renders(user):
 def render_list(request: HttpRequest) -> HttpResponse:
     from ledger.pdf import request_render
 
-    departments = _render_departments(request.user)
-    if not departments.exists() and not policy.is_office(request.user):
+    if not policy.can_render_ledgers(request.user):
         raise PermissionDenied("PDF台账由省办和牵头部门生成。")
+    departments = _render_departments(request.user)
     year, quarter = rules.last_ended_quarter(timezone.localdate())
     form = RenderRequestForm(
         bound_data(request), departments=departments, initial={"year": year, "quarter": quarter}

@@ -1,6 +1,8 @@
 """The office's admin for pilots. Status changes only through the workflow, never here."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin import ReadOnlyMixin
@@ -49,9 +51,11 @@ class PilotAdmin(SimpleHistoryAdmin):
         "purge_reason",
         "status_before_purge",
         "restored_on",
-        # Files go through the pages, whose upload checks refuse hostile content.
-        "plan_attachment",
+        # Files go through the pages, whose upload checks refuse hostile content; private
+        # files have no public address: the plan opens through the pilot's access gate.
+        "plan_file",
     )
+    exclude = ("plan_attachment",)
     autocomplete_fields = ("lead_department",)
     filter_horizontal = ("regions", "participating_units")
     inlines = [MilestoneInline]
@@ -59,6 +63,13 @@ class PilotAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         # The access policy decides here too: a staff account sees only what it may see.
         return super().get_queryset(request).restrict(request.user)
+
+    @admin.display(description="试点方案")
+    def plan_file(self, obj):
+        if not obj.plan_attachment:
+            return "—"
+        url = reverse("pilots:plan", args=[obj.code])
+        return format_html('<a href="{}">{}</a>', url, obj.plan_attachment.name.rsplit("/")[-1])
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and not policy.can(request.user, obj, policy.Act.CHANGE):

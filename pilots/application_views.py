@@ -16,7 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
-from core.views import attach_errors, bound_data, content_disposition
+from core.forms import add_domain_errors
+from core.views import bound_data, content_disposition
 from pilots import calls, policy, screening
 from pilots.constants import Origin, OverlapVerdict, Stage, Status
 from pilots.forms import (
@@ -29,6 +30,7 @@ from pilots.forms import (
     OverlapVerdictForm,
     ReasonForm,
     milestones_from,
+    validate_with,
 )
 from pilots.models import Call, OverlapFlag, Pilot
 from pilots.panels import SCREENING_PAGE, panels_for
@@ -70,7 +72,7 @@ def call_create(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, f"已发布申报批次“{call.title}”。")
             return redirect(call)
@@ -161,9 +163,15 @@ def application_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not call.is_open():
         messages.error(request, "该申报批次已截止，不能再填报。")
         return redirect(call)
-    form = ApplicationForm(bound_data(request), request.FILES or None, user=request.user, call=call)
+    form = ApplicationForm(
+        bound_data(request),
+        request.FILES or None,
+        user=request.user,
+        call=call,
+        submitting=bool(request.POST.get("submit_now")),
+    )
     formset = MilestoneFormSet(bound_data(request), prefix="ms")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if request.method == "POST" and validate_with(form, formset):
         try:
             pilot = calls.create_application(
                 actor=request.user,
@@ -174,7 +182,7 @@ def application_create(request: HttpRequest, pk: int) -> HttpResponse:
                 milestones=milestones_from(formset),
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             return _after_save(request, pilot)
     return render(
@@ -305,6 +313,9 @@ def application_screen(request: HttpRequest, code: str) -> HttpResponse:
                 1 for f in flags if f.verdict == OverlapVerdict.PENDING and not f.hidden
             ),
             "opinions": pilot.opinions.select_related("organisation", "author"),
+            # N2: the office is warned before deciding without the lead department's opinion.
+            "awaiting_department_opinion": stage == Stage.OFFICE
+            and not pilot.opinions.filter(stage=Stage.DEPARTMENT).exists(),
             "regions": pilot.regions.all(),
             "milestones": pilot.milestones.filter(is_removed=False),
             "panels": panels,

@@ -9,7 +9,7 @@ class PilotsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from accounts.notification_views import LINK_GUARDS
-        from core.jobnames import register_count_labels, register_job
+        from core.jobnames import register_count_labels, register_job, register_task_description
         from pilots import tasks
         from pilots.constants import DeadlineKind, JobName
         from pilots.panels import Panel, register_panel
@@ -18,12 +18,28 @@ class PilotsConfig(AppConfig):
 
         if hide_links_to_unseen_pilots not in LINK_GUARDS:
             LINK_GUARDS.append(hide_links_to_unseen_pilots)
-        for name, task in (
-            (JobName.FLAG_OVERDUE, tasks.flag_overdue_task),
-            (JobName.PURGE_EXPIRED, tasks.purge_expired_task),
-            (JobName.SEND_REMINDERS, tasks.send_reminders_task),
+        for name, task, description in (
+            (
+                JobName.FLAG_OVERDUE,
+                tasks.flag_overdue_task,
+                "标记逾期事项（R2.2、R2.3、R2.4、R3.2、R3.3、N3），每项只标记一次，"
+                "并通知责任单位；事项办结后自动解除",
+            ),
+            (
+                JobName.PURGE_EXPIRED,
+                tasks.purge_expired_task,
+                "将期满后超过宽限期仍未销号、也未申请延期的试点清理出库（R2.4）",
+            ),
+            (
+                JobName.SEND_REMINDERS,
+                tasks.send_reminders_task,
+                "在各项期限前7天和前1天提醒责任单位",
+            ),
         ):
-            register_job(name, JobName(name).label, task)
+            register_job(name, JobName(name).label, task, description=description)
+        register_task_description(
+            tasks.flush_pending_tasks.name, "消息队列恢复后，补发队列不可用期间登记的任务"
+        )
         register_count_labels(
             {
                 "flagged": "新增逾期",

@@ -33,6 +33,12 @@ def month_view(request: HttpRequest) -> HttpResponse:
     first = dt.date(year, month, 1)
     previous = (first - dt.timedelta(days=1)).replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
+    today = timezone.localdate()
+    # Every entry is a deadline not yet met: one on a day before today is past due.
+    weeks = [
+        [(day, items, (today - day).days if items and day < today else 0) for day, items in week]
+        for week in calendar.month_weeks(request.user, year, month)
+    ]
     token = calendar.active_token(request.user)
     feed_url = request.build_absolute_uri(f"/calendar/feed/{token.token}.ics") if token else ""
     return render(
@@ -40,10 +46,10 @@ def month_view(request: HttpRequest) -> HttpResponse:
         "pilots/calendar.html",
         {
             "first": first,
-            "weeks": calendar.month_weeks(request.user, year, month),
+            "weeks": weeks,
             "previous": f"{previous:%Y-%m}",
             "following": f"{following:%Y-%m}",
-            "today": timezone.localdate(),
+            "today": today,
             "feed_url": feed_url,
         },
     )

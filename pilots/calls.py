@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Organisation, office_organisation
 from accounts.notify import notify
 from core.history import save_with_history
-from pilots import policy, rules
+from pilots import policy
 from pilots.codes import next_code
 from pilots.constants import Decision, Origin, ReformField, Stage, Status
 from pilots.models import Call, Opinion, Pilot
@@ -48,19 +48,12 @@ def open_call(
     """N3: the office opens a call with the fields it covers, a deadline and a quota."""
     if not policy.can_open_call(actor):
         raise PermissionDenied("只有省办可以发布申报批次。")
-    errors: dict[str, str] = {}
-    if not title.strip():
-        errors["title"] = "请填写批次名称。"
-    if deadline <= timezone.now():
-        errors["deadline"] = "报送截止时间须晚于当前时间。"
-    unknown = [f for f in fields if f not in ReformField.values]
-    if unknown:
-        errors["fields"] = "未知的改革领域：" + "、".join(unknown)
-    quota = settings.CALL_DEFAULT_PREFECTURE_QUOTA if prefecture_quota is None else prefecture_quota
-    if quota < 1:
-        errors["prefecture_quota"] = "推荐名额至少为1。"
+    errors = call_errors(
+        title=title, deadline=deadline, fields=fields, prefecture_quota=prefecture_quota
+    )
     if errors:
         raise ValidationError(errors)
+    quota = settings.CALL_DEFAULT_PREFECTURE_QUOTA if prefecture_quota is None else prefecture_quota
     call = Call(
         title=title.strip(),
         deadline=deadline,
@@ -71,6 +64,24 @@ def open_call(
     )
     save_with_history(call, actor=actor, reason="发布申报批次")
     return call
+
+
+def call_errors(
+    *, title: str, deadline: dt.datetime | None, fields: Sequence[str], prefecture_quota
+) -> dict[str, str]:
+    """N3: what keeps a call from being opened, keyed by field (the form shows them all at
+    once; `open_call` refuses with them)."""
+    errors: dict[str, str] = {}
+    if not (title or "").strip():
+        errors["title"] = "请填写批次名称。"
+    if deadline is not None and deadline <= timezone.now():
+        errors["deadline"] = "报送截止时间须晚于当前时间。"
+    unknown = [f for f in fields if f not in ReformField.values]
+    if unknown:
+        errors["fields"] = "未知的改革领域：" + "、".join(unknown)
+    if prefecture_quota is not None and prefecture_quota < 1:
+        errors["prefecture_quota"] = "推荐名额至少为1。"
+    return errors
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -141,20 +152,21 @@ def create_application(
     if not call.is_open():
         raise ValidationError("该申报批次已截止或已撤销，不能再填报。")
     pilot = Pilot(**data)
-    if call.fields and pilot.field not in call.fields:
-        raise ValidationError({"field": "该批次不受理此改革领域的申报。"})
     pilot.origin = Origin.CALL
     pilot.call = call
     pilot.applicant = actor.organisation
     pilot.status = Status.DRAFT
     pilot.code = next_code(timezone.localdate().year)
-    _check_entry(pilot, milestones, draft=True)
-    rules.validate_term(
-        kind=pilot.kind,
-        start=pilot.start_date,
-        end=pilot.end_date,
-        milestone_dates=[m.due_date for m in milestones] or [pilot.end_date],
-    )
+    errors: dict[str, list[str]] = {}
+    if call.fields and pilot.field and pilot.field not in call.fields:
+        errors["field"] = ["该批次不受理此改革领域的申报。"]
+    try:
+        _check_entry(pilot, milestones, draft=True)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
     save_with_history(pilot, actor=actor, reason="新建申报表（草稿）")
     pilot.regions.set(regions)
     pilot.participating_units.set(participating_units)
@@ -177,9 +189,9 @@ def submit_application(*, actor, pilot: Pilot) -> Pilot:
         MilestoneData(m.due_date, m.title, m.reached_on)
         for m in pilot.milestones.filter(is_removed=False)
     ]
-    _check_entry(pilot, milestones)
-    if not pilot.regions.exists():
-        raise ValidationError({"regions": "请选择至少一个试点地区。"})
+    errors = submission_errors(pilot, milestones, has_regions=pilot.regions.exists())
+    if errors:
+        raise ValidationError(errors)
     pilot.status = Status.SUBMITTED
     save_with_history(pilot, actor=actor, reason="提交设区市把关", update_fields=["status"])
     _record_opinion(pilot, actor=actor, stage=Stage.PREFECTURE, decision=Decision.SUBMIT)
@@ -191,6 +203,21 @@ def submit_application(*, actor, pilot: Pilot) -> Pilot:
         "请在申报批次截止前完成把关（第三条：每个设区市一般不超过2项）。",
     )
     return pilot
+
+
+def submission_errors(
+    pilot: Pilot, milestones: Sequence[MilestoneData], *, has_regions: bool
+) -> dict[str, list[str]]:
+    """Everything that keeps an application from being submitted, at once, keyed by field:
+    the entry elements (R1.1), the other required fields, the term (R1.2) and the regions."""
+    errors: dict[str, list[str]] = {}
+    try:
+        _check_entry(pilot, milestones)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not has_regions:
+        errors["regions"] = ["请选择至少一个试点地区。"]
+    return errors
 
 
 def _flag_overlaps_on_commit(pilot: Pilot) -> None:

@@ -112,6 +112,8 @@ def paragraphs(text: str) -> list[str]:
 def term_text(pilot: Pilot) -> str:
     """试点期限 as the form prints it: 2026年6月1日至2029年5月31日（约3年）."""
     years = pilot.term_years
+    if years is None:
+        return ""  # a draft application not yet dated
     years_text = f"{years:.0f}" if float(years).is_integer() else f"{years}"
     span = f"{format_cn_date(pilot.start_date)}至{format_cn_date(pilot.end_date)}"
     return f"{span}（约{years_text}年）"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
-from pilots import rules
+from core.forms import ProductForm, add_domain_errors, mark_required, prepare_field
+from pilots import rules, services
+from pilots.calls import call_errors
 from pilots.constants import (
     SCREENING_CRITERIA,
     Origin,
@@ -19,35 +20,18 @@ from pilots.constants import (
     Status,
     Tier,
 )
+from pilots.form_fields import (
+    SEARCHABLE,
+    LeadDepartmentField,
+    OrgMultipleChoiceField,
+    lead_department_choices,
+)
 from pilots.models import Pilot
-from pilots.policy import is_office
 from pilots.services import MilestoneData
 from pilots.uploads import validate_attachment
 from pilots.validators import validate_doc_number
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class OrgChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Organisation) -> str:
-        return obj.name
-
-
-class OrgMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Organisation) -> str:
-        if obj.kind == OrgKind.COUNTY and obj.parent_id:
-            return f"{obj.parent.short_name} · {obj.short_name}"
-        return obj.short_name
-
-
-def lead_department_choices(user):
-    qs = Organisation.objects.filter(
-        kind__in=[OrgKind.DEPARTMENT, OrgKind.DIVISION], is_active=True
-    ).order_by("kind", "sort_order", "code")
-    if not is_office(user) and user.organisation_id:
-        org = user.organisation
-        qs = qs.filter(Q(pk=org.pk) | Q(parent=org))
-    return qs
 
 
 # The fields a page's form and the API take for the same domain function, declared once: the
@@ -101,11 +85,15 @@ APPLICATION_FIELDS = (
 OVERLAP_VERDICT_FIELDS = ("verdict", "note")
 
 
-class PilotForm(forms.ModelForm):
+class PilotForm(ProductForm, forms.ModelForm):
     """The six entry elements (R1.1), term (R1.2), origin (R2.1) and approval (R2.2), for
-    pilots a lead department enters directly."""
+    pilots a lead department enters directly. Its own checks and the domain's (R1.1, R1.2 with
+    the milestones) run together, so every error shows at once beside its field."""
 
+    # Fields the form lets a draft leave empty; submission requires them (marked with *).
     draft_optional: tuple[str, ...] = ()
+    # Set by the view from the milestone formset before validation (see validate_with).
+    milestone_dates: list = []
 
     regions = OrgMultipleChoiceField(
         label="试点地区",
@@ -113,7 +101,7 @@ class PilotForm(forms.ModelForm):
         .select_related("parent")
         .order_by("kind", "sort_order", "code"),
         required=True,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.SelectMultiple(attrs={"size": 8, **SEARCHABLE}),
         error_messages={"required": "请选择至少一个试点地区。"},
     )
     participating_units = OrgMultipleChoiceField(
@@ -122,7 +110,7 @@ class PilotForm(forms.ModelForm):
             kind__in=[OrgKind.DEPARTMENT, OrgKind.DIVISION, OrgKind.PREFECTURE]
         ).select_related("parent"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.SelectMultiple(attrs={"size": 6, **SEARCHABLE}),
     )
     reason = forms.CharField(
         label="修改说明", max_length=200, required=False, help_text="记入变更历史。"
@@ -143,20 +131,23 @@ class PilotForm(forms.ModelForm):
         }
 
     def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
         self.user = user
+        self.milestone_errors: list[str] = []
+        super().__init__(*args, **kwargs)
         if "origin" in self.fields:
             self.fields["origin"].choices = [("", "请选择")] + [
                 (value, label) for value, label in Origin.choices if value != Origin.CALL
             ]
-        self.fields["lead_department"] = OrgChoiceField(
+        lead = LeadDepartmentField(
             label="省级牵头联系部门",
             queryset=lead_department_choices(user),
             error_messages={"required": "请选择省级牵头联系部门。"},
+            widget=forms.Select(attrs=dict(SEARCHABLE)),
         )
+        lead.grouped()
+        self.fields["lead_department"] = lead
         for name in ("field", "kind"):
             self.fields[name].choices = [("", "请选择"), *self.fields[name].choices[1:]]
-        self.fields["lead_department"].empty_label = "请选择"
         # Units no longer in use are not named anew; those a saved pilot names stay valid.
         for name in ("regions", "participating_units"):
             keep = (
@@ -169,12 +160,11 @@ class PilotForm(forms.ModelForm):
         for name in ("approval_authority", "approval_doc_number", "approval_date"):
             if name in self.fields:
                 self.fields[name].required = True
+        for field in self.fields.values():
+            prepare_field(field)
         for name in self.draft_optional:
             self.fields[name].required = False
-        default_required = forms.Field.default_error_messages["required"]
-        for field in self.fields.values():
-            if field.error_messages.get("required") == default_required:
-                field.error_messages = {**field.error_messages, "required": "此项为必填项。"}
+            mark_required(self.fields[name])
         self.fields[
             "plan_attachment"
         ].help_text = f"PDF、DOCX 或 XLSX，不超过 {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB。"
@@ -185,6 +175,11 @@ class PilotForm(forms.ModelForm):
             validate_attachment(upload)
         return upload
 
+    def checks_entry(self) -> bool:
+        """Whether R1.1 (every entry element stated) is checked now: always for a pilot
+        entered directly; on submission for an application."""
+        return True
+
     def clean(self):
         cleaned = super().clean()
         for name in ("start_date", "end_date", "approval_date"):
@@ -192,17 +187,20 @@ class PilotForm(forms.ModelForm):
             # The rules add years and months to these dates: keep them to dates a person means.
             if day is not None and not 2000 <= day.year <= 2100:
                 self.add_error(name, "日期须在2000年至2100年之间。")
-        start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        kind = cleaned.get("kind")
-        if start and end and kind:
-            try:
-                rules.validate_term(kind=kind, start=start, end=end, milestone_dates=[])
-            except ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    if name == "__all__":
-                        continue  # milestone checks run with the milestone formset
-                    for message in messages:
-                        self.add_error(name if name in self.fields else None, message)
+                cleaned.pop(name, None)
+        entry = self.checks_entry()
+        if entry:
+            elements = dict(rules.ENTRY_ELEMENTS)  # named with their clause by entry_errors
+            for name in self.draft_optional:
+                if name not in elements and name not in self.errors and not cleaned.get(name):
+                    self.add_error(name, self.fields[name].error_messages["required"])
+        errors = services.entry_errors(
+            {**cleaned, "kind": cleaned.get("kind") or ""},
+            milestone_dates=self.milestone_dates,
+            draft=not entry,
+        )
+        self.milestone_errors = errors.pop("__all__", [])
+        add_domain_errors(self, errors)
         return cleaned
 
     def domain_data(self) -> dict:
@@ -216,29 +214,41 @@ class PilotForm(forms.ModelForm):
         return data
 
 
+def validate_with(form, formset) -> bool:
+    """Validate a pilot form and its milestone formset together: the milestones' dates reach
+    the form's term check (R1.2) and its milestone errors show beside the milestone rows."""
+    rows_ok = formset.is_valid()
+    form.milestone_dates = [
+        f.cleaned_data["due_date"]
+        for f in formset.forms
+        if getattr(f, "cleaned_data", None) and f.cleaned_data.get("due_date")
+    ]
+    form_ok = form.is_valid()
+    if form.milestone_errors:
+        formset.non_form_errors().extend(form.milestone_errors)
+    return form_ok and rows_ok and not form.milestone_errors
+
+
 class ApplicationForm(PilotForm):
     """《生态环保领域改革试点申报表》: what a county or prefecture bureau proposes in a call.
-    A draft may be saved incomplete; the entry elements (R1.1) are checked on submission."""
+    A draft saves whatever is filled in, even nothing; on submission (`submitting`) every
+    required field and the entry elements (R1.1) are checked at once."""
 
-    draft_optional = (
-        "goal",
-        "scope",
-        "responsible_body",
-        "measures",
-        "expected_outcomes",
-        "implementing_body",
-    )
+    draft_optional = (*services.DRAFT_OPTIONAL, "regions")
 
     class Meta(PilotForm.Meta):
         fields = [*APPLICATION_FIELDS, "plan_attachment"]
         labels = {"lead_department": "建议牵头联系部门"}
 
-    def __init__(self, *args, user, call=None, **kwargs):
+    def __init__(self, *args, user, call=None, submitting=False, **kwargs):
+        self.submitting = submitting
         super().__init__(*args, user=user, **kwargs)
-        self.fields["lead_department"].label = "建议牵头联系部门"
-        self.fields["lead_department"].queryset = Organisation.objects.filter(
+        lead = self.fields["lead_department"]
+        lead.label = "建议牵头联系部门"
+        lead.queryset = Organisation.objects.filter(
             kind__in=[OrgKind.DEPARTMENT, OrgKind.DIVISION], is_active=True
         ).order_by("kind", "sort_order", "code")
+        lead.grouped()
         self.fields["plan_attachment"].label = "试点方案（草案）"
         regions = self.fields["regions"]
         org = user.organisation
@@ -252,8 +262,11 @@ class ApplicationForm(PilotForm):
                 (v, label) for v, label in ReformField.choices if v in call.fields
             ]
 
+    def checks_entry(self) -> bool:
+        return self.submitting
 
-class CallForm(forms.Form):
+
+class CallForm(ProductForm, forms.Form):
     title = forms.CharField(label="批次名称", max_length=200)
     fields_covered = forms.MultipleChoiceField(
         label="申报领域",
@@ -272,16 +285,37 @@ class CallForm(forms.Form):
         label="每个设区市推荐名额",
         min_value=1,
         max_value=50,
-        error_messages={"min_value": "推荐名额至少为1。", "invalid": "请输入整数。"},
+        error_messages={
+            "min_value": "推荐名额至少为1。",
+            "max_value": "推荐名额不超过50。",
+            "invalid": "请输入整数。",
+        },
     )
+    # 申报说明: a notice's worth of text (2,000 字).
     description = forms.CharField(
-        label="申报说明", required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label="申报说明",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["prefecture_quota"].initial = settings.CALL_DEFAULT_PREFECTURE_QUOTA
         self.fields["title"].error_messages["required"] = "请填写批次名称。"
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = call_errors(
+            title=cleaned.get("title", ""),
+            deadline=cleaned.get("deadline"),
+            fields=cleaned.get("fields_covered", []),
+            prefecture_quota=cleaned.get("prefecture_quota"),
+        )
+        if "fields" in errors:
+            errors["fields_covered"] = errors.pop("fields")
+        add_domain_errors(self, errors)
+        return cleaned
 
 
 class ChecklistForm(forms.Form):
@@ -315,10 +349,14 @@ class ChecklistForm(forms.Form):
         }
 
 
-class ReasonForm(forms.Form):
+# An opinion or a reason is a paragraph: 1,000 字.
+OPINION_MAX = 1000
+
+
+class ReasonForm(ProductForm, forms.Form):
     reason = forms.CharField(
         label="意见/理由",
-        max_length=2000,
+        max_length=OPINION_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "请填写意见或理由。"},
     )
@@ -333,7 +371,7 @@ class DepartmentOpinionForm(ReasonForm):
     )
 
 
-class ApprovalForm(forms.Form):
+class ApprovalForm(ProductForm, forms.Form):
     authority = forms.CharField(label="批复机关", max_length=100, initial="浙江省生态环境厅")
     doc_number = forms.CharField(label="批复文号", max_length=50, validators=[validate_doc_number])
     approval_date = forms.DateField(
@@ -342,7 +380,10 @@ class ApprovalForm(forms.Form):
         error_messages={"invalid": "请输入有效日期。", "required": "请填写批复日期。"},
     )
     reason = forms.CharField(
-        label="审定意见", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label="审定意见",
+        required=False,
+        max_length=OPINION_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -358,7 +399,7 @@ class OverlapVerdictForm(forms.Form):
     note = forms.CharField(label="说明", required=False, max_length=500)
 
 
-class MilestoneForm(forms.Form):
+class MilestoneForm(ProductForm, forms.Form):
     due_date = forms.DateField(label="节点日期", widget=DATE_WIDGET, required=False)
     title = forms.CharField(label="阶段目标", max_length=200, required=False)
     reached_on = forms.DateField(label="完成日期", widget=DATE_WIDGET, required=False)
@@ -372,6 +413,8 @@ class MilestoneForm(forms.Form):
         return cleaned
 
 
+# Rows are added and removed on the page (static/js/forms.js); without script the three empty
+# rows remain for new milestones.
 MilestoneFormSet = forms.formset_factory(MilestoneForm, extra=3, max_num=30, validate_max=True)
 
 

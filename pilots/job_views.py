@@ -13,7 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from core.jobnames import JOBS, job_choices, job_label, job_task
+from core.jobnames import (
+    JOBS,
+    job_choices,
+    job_description,
+    job_label,
+    job_task,
+    task_description,
+    task_label,
+)
 from core.models import JobRun
 from core.queue import enqueue
 from pilots import policy
@@ -39,7 +47,10 @@ def job_list(request: HttpRequest) -> HttpResponse:
     if job in JOBS:
         runs = runs.filter(job=job)
     page = Paginator(runs, per_page=30).get_page(request.GET.get("page"))
-    schedules = PeriodicTask.objects.select_related("crontab", "interval").order_by("name")
+    schedules = [
+        _schedule_row(t)
+        for t in PeriodicTask.objects.select_related("crontab", "interval").order_by("name")
+    ]
     return render(
         request,
         "pilots/term/job_list.html",
@@ -48,9 +59,38 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "query": urlencode({"job": job}) if job in JOBS else "",
             "job": job,
             "jobs": job_choices(),
+            "job_rows": [(n, label, job_description(n)) for n, label in job_choices()],
             "schedules": schedules,
         },
     )
+
+
+def schedule_words(task) -> str:
+    """When a beat schedule runs, in words: 每日凌晨1:10, 每10分钟."""
+    from config.schedule import crontab_words, interval_words
+
+    if task.crontab_id:
+        c = task.crontab
+        return crontab_words(c.minute, c.hour, c.day_of_month, c.month_of_year, c.day_of_week)
+    if task.interval_id:
+        return interval_words(task.interval.every, task.interval.period)
+    if task.one_off:
+        return "运行一次"
+    return "未设定运行时间"
+
+
+def _schedule_row(task) -> dict:
+    """One schedule as the jobs page says it: when, and what it does, in words."""
+    when = schedule_words(task)
+    what = task_description(task.task) or task_label(task.task) or task.name
+    return {
+        "name": task.name,
+        "when": when,
+        "what": what,
+        "sentence": f"{when}：{what}",
+        "enabled": task.enabled,
+        "last_run_at": task.last_run_at,
+    }
 
 
 def _run_now(request: HttpRequest) -> HttpResponse:
@@ -59,7 +99,7 @@ def _run_now(request: HttpRequest) -> HttpResponse:
     if task is None:
         messages.error(request, "未知的定时任务。")
         return redirect("pilots:jobs")
-    who = f"{request.user.get_full_name() or request.user.username}手动运行"
+    who = f"{request.user.display_with_unit()}手动运行"
     if enqueue(task, triggered_by=who):
         messages.success(request, f"已启动“{job_label(name)}”，运行结果见下方记录。")
     else:

@@ -25,7 +25,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Notification, office_organisation
+from accounts.models import NoticeKind, Notification, office_organisation
 from accounts.notify import notify_many
 from core.bulk import insert_rows, insert_with_history, update_with_history
 from core.jobs import run_job
@@ -50,10 +50,11 @@ PURGE_REASON = "到期未销号也未申请延期，清理出库"
 
 
 def _notices(
-    items: dict[int, list[str]], *, subject: str, intro: str, url: str, dedupe: str
+    items: dict[int, list[str]], *, subject: str, intro: str, url: str, dedupe: str, kind: str
 ) -> list[Notification]:
     """One notice per organisation listing its items (the dedupe key names the items, so a
-    run that finds the same items again sends nothing)."""
+    run that finds the same items again sends nothing); notify_many hands each, as the run's
+    digest for its organisation, to the organisation's channels."""
     notices = []
     for org_id, lines in items.items():
         digest = hashlib.md5("\n".join(sorted(lines)).encode(), usedforsecurity=False)
@@ -66,6 +67,7 @@ def _notices(
                 body=intro + "\n" + "\n".join(f"· {line}" for line in shown) + more,
                 url=url,
                 dedupe_key=f"{dedupe}:{digest.hexdigest()}",
+                kind=kind,
             )
         )
     return notices
@@ -131,6 +133,7 @@ def _flag_overdue(today: dt.date) -> dict:
                 intro="以下事项已超过规定期限，请尽快办理：",
                 url=reverse("pilots:overdue"),
                 dedupe=f"overdue:{today.isoformat()}",
+                kind=NoticeKind.OVERDUE,
             )
         )
     by_kind: dict[str, int] = defaultdict(int)
@@ -204,6 +207,7 @@ def _purge_expired(today: dt.date) -> dict:
             ),
             url=reverse("pilots:purged"),
             dedupe=f"purge:{today.isoformat()}",
+            kind=NoticeKind.OVERDUE,
         )
     )
     return {"purged": len(pilots)}
@@ -269,6 +273,7 @@ def _send_reminders(today: dt.date) -> dict:
             intro="以下事项即将到期，请按期办理：",
             url=reverse("home"),
             dedupe=f"remind:{today.isoformat()}",
+            kind=NoticeKind.REMINDER,
         )
     )
     by_kind: dict[str, int] = defaultdict(int)

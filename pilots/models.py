@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from simple_history.models import HistoricalRecords
@@ -26,6 +27,23 @@ from pilots.constants import (
     Tier,
 )
 from pilots.validators import validate_doc_number, validate_phone
+
+# The longest text (in characters, 字) each free-text field of a pilot takes: the goal and the
+# measures a plan states at length (3,000), the scope and the outcomes more briefly.
+TEXT_LIMITS = {
+    "goal": 3000,
+    "scope": 1000,
+    "measures": 3000,
+    "expected_outcomes": 2000,
+    "work_foundation": 2000,
+}
+
+
+TOO_LONG = "不能超过%(limit_value)d字（现有%(show_value)d字）。"
+
+
+def _limit(name: str) -> list:
+    return [MaxLengthValidator(TEXT_LIMITS[name], message=TOO_LONG)]
 
 
 def pilot_plan_path(instance: Pilot, filename: str) -> str:
@@ -77,6 +95,7 @@ class Pilot(models.Model):
         verbose_name="省级牵头联系部门",
         on_delete=models.PROTECT,
         related_name="pilots_led",
+        null=True,
     )
     participating_units = models.ManyToManyField(
         "accounts.Organisation",
@@ -128,15 +147,31 @@ class Pilot(models.Model):
     )
 
     # The six entry elements (R1.1): goal, scope, term, responsible body, measures, outcomes.
-    goal = models.TextField("试点目标")
-    scope = models.TextField("试点范围")
-    start_date = models.DateField("开始日期")
-    end_date = models.DateField("结束日期", db_index=True)
+    # Text limits (字): enough for a page of the printed form, short enough to read in a list.
+    # A draft application may leave any of them empty (null dates); R1.1 is checked on
+    # submission.
+    goal = models.TextField("试点目标", max_length=TEXT_LIMITS["goal"], validators=_limit("goal"))
+    scope = models.TextField(
+        "试点范围", max_length=TEXT_LIMITS["scope"], validators=_limit("scope")
+    )
+    start_date = models.DateField("开始日期", null=True)
+    end_date = models.DateField("结束日期", db_index=True, null=True)
     responsible_body = models.CharField("责任主体", max_length=200)
-    measures = models.TextField("推进措施")
-    expected_outcomes = models.TextField("预期成果")
+    measures = models.TextField(
+        "推进措施", max_length=TEXT_LIMITS["measures"], validators=_limit("measures")
+    )
+    expected_outcomes = models.TextField(
+        "预期成果",
+        max_length=TEXT_LIMITS["expected_outcomes"],
+        validators=_limit("expected_outcomes"),
+    )
 
-    work_foundation = models.TextField("工作基础", blank=True)
+    work_foundation = models.TextField(
+        "工作基础",
+        blank=True,
+        max_length=TEXT_LIMITS["work_foundation"],
+        validators=_limit("work_foundation"),
+    )
     contact_person = models.CharField("联系人", max_length=50, blank=True)
     contact_phone = models.CharField(
         "联系电话", max_length=30, blank=True, validators=[validate_phone]
@@ -204,7 +239,9 @@ class Pilot(models.Model):
         return self.status in LEDGER_STATES
 
     @property
-    def term_years(self) -> float:
+    def term_years(self) -> float | None:
+        if self.start_date is None or self.end_date is None:
+            return None  # a draft application not yet dated
         return round((self.end_date - self.start_date).days / 365.25, 1)
 
     @property
@@ -212,16 +249,18 @@ class Pilot(models.Model):
         return rules.filing_due(self.approval_date) if self.approval_date else None
 
     @property
-    def purge_date(self) -> dt.date:
-        return rules.purge_date(self.end_date)
+    def purge_date(self) -> dt.date | None:
+        return rules.purge_date(self.end_date) if self.end_date else None
 
     @property
-    def acceptance_report_due(self) -> dt.date:
-        return rules.acceptance_report_due(self.end_date)
+    def acceptance_report_due(self) -> dt.date | None:
+        return rules.acceptance_report_due(self.end_date) if self.end_date else None
 
     def is_expired(self, today: dt.date | None = None) -> bool:
         from django.utils import timezone
 
+        if self.end_date is None:
+            return False
         return rules.is_expired(self.end_date, today or timezone.localdate())
 
 

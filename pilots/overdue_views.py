@@ -103,7 +103,7 @@ OVERDUE_HEADERS = [
 
 def _overdue_state(request: HttpRequest):
     qs = overdue_events_for(request.user).select_related(
-        "pilot", "pilot__lead_department", "organisation"
+        "pilot", "pilot__lead_department", "organisation__parent"
     )
     form = OverdueFilterForm(request.GET or None)
     params = {k: v for k, v in request.GET.items() if k in OVERDUE_FILTER_KEYS and v}
@@ -150,6 +150,14 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _responsible(event, user) -> str:
+    """The unit owing an item; an expert review's expert stays unnamed to other units."""
+    own = user.organisation_id == event.organisation_id
+    if event.kind == DeadlineKind.EXPERT_REVIEW and not own and not policy.is_office(user):
+        return "评审专家"
+    return event.organisation.name
+
+
 @login_required
 def overdue_export(request: HttpRequest) -> HttpResponse:
     """The overdue list as filtered on the page, as .xlsx (streamed)."""
@@ -166,7 +174,7 @@ def overdue_export(request: HttpRequest) -> HttpResponse:
             e.get_kind_display(),
             e.pilot.code if e.pilot else "",
             e.label,
-            e.organisation.name,
+            _responsible(e, request.user),
             e.due_date,
             ((e.resolved_on or today) - e.due_date).days,
             e.clause,

@@ -302,6 +302,14 @@ def can_open_call(user) -> bool:
     return is_office(user)
 
 
+def can_render_ledgers(user) -> bool:
+    """R2.3: PDF ledgers are made and read by the office (the province's and every
+    department's) and by a lead department (its own)."""
+    return is_office(user) or (
+        role_of(user) == Role.LEAD_DEPARTMENT and user.organisation_id is not None
+    )
+
+
 __all__ = [
     "ACTIONS",
     "RULES",
@@ -314,6 +322,7 @@ __all__ = [
     "can_apply",
     "can_enter_pilot",
     "can_open_call",
+    "can_render_ledgers",
     "for_pilot",
     "get_pilot_for",
     "is_applicant",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from accounts.constants import Role
+from accounts.models import Organisation
 from pilots import rules
 from pilots.constants import Status
 from pilots.models import ClosureReport, ExtensionRequest, OverdueEvent, Pilot
@@ -39,8 +40,10 @@ def pilot_list_queryset(user) -> QuerySet[Pilot]:
     """Visible pilots with what a list row shows, in a fixed number of queries."""
     return (
         Pilot.objects.restrict(user)
-        .select_related("lead_department", "applicant")
-        .prefetch_related("regions")
+        .select_related("lead_department__parent", "applicant")
+        .prefetch_related(
+            Prefetch("regions", queryset=Organisation.objects.select_related("parent"))
+        )
         .annotate(has_overdue=open_overdue_exists())
     )
 
@@ -107,7 +110,7 @@ ROW_LIMIT = 20
 def _items(qs, *, what: str, clause: str, due, today) -> list[WorkItem]:
     return [
         WorkItem(pilot=p, what=what, clause=clause, due=due(p), today=today)
-        for p in qs.select_related("lead_department")[:ROW_LIMIT]
+        for p in qs.select_related("lead_department__parent")[:ROW_LIMIT]
     ]
 
 
@@ -232,7 +235,7 @@ def _term_decisions(visible, today: dt.date) -> WorkSection:
                 due=None,
                 today=today,
             )
-            for p in pending.select_related("lead_department")[:ROW_LIMIT]
+            for p in pending.select_related("lead_department__parent")[:ROW_LIMIT]
         ],
     )
 
@@ -287,7 +290,9 @@ def open_overdue_for(user, today: dt.date):
     """(the oldest open overdue events `user` sees, each with its days late; how many open
     events there are in all)."""
     events = overdue_events_for(user).filter(resolved_on__isnull=True)
-    rows = list(events.select_related("pilot", "organisation").order_by("due_date", "pk")[:10])
+    rows = list(
+        events.select_related("pilot", "organisation__parent").order_by("due_date", "pk")[:10]
+    )
     for row in rows:
         row.days_late = (today - row.due_date).days
     return rows, (events.count() if len(rows) == 10 else len(rows))
@@ -302,7 +307,7 @@ def pending_term_requests(user):
     extensions = ExtensionRequest.objects.filter(
         status=TermRequestStatus.SUBMITTED, pilot__in=visible
     )
-    related = ("pilot", "pilot__lead_department", "organisation", "submitted_by")
+    related = ("pilot", "pilot__lead_department", "organisation__parent", "submitted_by")
     return (
         list(closures.select_related(*related).order_by("submitted_at", "pk")),
         list(extensions.select_related(*related).order_by("submitted_at", "pk")),

@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
+from core.forms import length_errors
 from core.history import mark, save_with_history
 from pilots import policy, rules
 from pilots.codes import next_code
-from pilots.constants import LEDGER_STATES, Origin, Status
-from pilots.models import Milestone, Pilot
+from pilots.constants import LEDGER_STATES, Origin, PilotKind, Status
+from pilots.models import TEXT_LIMITS, Milestone, Pilot
 
 
 @dataclass(frozen=True)
@@ -31,37 +32,80 @@ class MilestoneData:
     reached_on: dt.date | None = None
 
 
-# Fields a draft application may leave empty until it is submitted (R1.1 is checked then).
+# Fields a draft application may leave empty until it is submitted (R1.1 is checked then):
+# a draft keeps whatever has been filled in, even nothing.
 DRAFT_OPTIONAL = [
+    "name",
+    "field",
+    "kind",
+    "implementing_body",
+    "lead_department",
     "goal",
     "scope",
+    "start_date",
+    "end_date",
     "responsible_body",
     "measures",
     "expected_outcomes",
-    "implementing_body",
 ]
 
 
-def _check_entry(pilot: Pilot, milestones: Sequence[MilestoneData], *, draft: bool = False) -> None:
-    """R1.1 and R1.2 on a pilot about to be saved; raises ValidationError in Chinese.
-    A draft application may leave the entry elements empty; its term is still checked."""
+def term_errors(
+    *, kind: str, start: dt.date | None, end: dt.date | None, milestone_dates: Sequence[dt.date]
+) -> dict[str, list[str]]:
+    """R1.2 as {field: [message]}; the milestone checks under "__all__"."""
+    if not kind or kind not in PilotKind.values:
+        return {}
+    try:
+        rules.validate_term(kind=kind, start=start, end=end, milestone_dates=milestone_dates)
+    except ValidationError as exc:
+        return dict(exc.message_dict)
+    return {}
+
+
+def entry_errors(
+    values: dict, *, milestone_dates: Sequence[dt.date] = (), draft: bool = False
+) -> dict[str, list[str]]:
+    """Every R1.1 and R1.2 error of a pilot's content at once, as {field: [Chinese message]}:
+    the entry elements left empty (not for a draft) and the term with its milestones. Shared
+    by the forms (to show every error in one round) and `_check_entry`."""
+    errors: dict[str, list[str]] = {
+        name: [message] for name, message in length_errors(values, TEXT_LIMITS).items()
+    }
     if not draft:
-        # R1.1 first, so that a missing element is named in Chinese rather than as a bare
-        # "required" error.
-        missing = rules.missing_entry_elements(pilot.__dict__)
-        if missing:
-            raise ValidationError(missing)
-    exclude = ["code", "regions", "participating_units"]
-    # The end-after-start constraint is reported by validate_term in Chinese, not by name.
-    pilot.full_clean(
-        exclude=exclude + (DRAFT_OPTIONAL if draft else []), validate_constraints=False
+        for name, message in rules.missing_entry_elements(values).items():
+            errors.setdefault(name, [message])
+    for name, messages in term_errors(
+        kind=values.get("kind") or "",
+        start=values.get("start_date"),
+        end=values.get("end_date"),
+        milestone_dates=milestone_dates,
+    ).items():
+        if name not in errors:
+            errors[name] = messages
+    if draft and not milestone_dates:
+        errors.pop("__all__", None)  # a draft may add its milestones later
+    return errors
+
+
+def _check_entry(pilot: Pilot, milestones: Sequence[MilestoneData], *, draft: bool = False) -> None:
+    """R1.1 and R1.2 on a pilot about to be saved; raises one ValidationError in Chinese with
+    every error keyed by field. A draft application may leave any field empty; what it does
+    state is checked."""
+    errors = entry_errors(
+        pilot.__dict__, milestone_dates=[m.due_date for m in milestones], draft=draft
     )
-    rules.validate_term(
-        kind=pilot.kind,
-        start=pilot.start_date,
-        end=pilot.end_date,
-        milestone_dates=[m.due_date for m in milestones],
-    )
+    exclude = ["code", "regions", "participating_units", *errors]
+    try:
+        # The end-after-start constraint is reported by validate_term in Chinese, not by name.
+        pilot.full_clean(
+            exclude=exclude + (DRAFT_OPTIONAL if draft else []), validate_constraints=False
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _replace_milestones(pilot: Pilot, milestones: Sequence[MilestoneData], *, actor) -> None:

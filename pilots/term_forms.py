@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
+from core.forms import ProductForm
 from pilots.constants import DeadlineKind, EvaluatorType
 from pilots.forms import DATE_WIDGET, MilestoneForm
 from pilots.uploads import checked_attachment
@@ -22,8 +23,8 @@ EXTENSION_FIELDS = ("reason", "new_end_date", "stage_targets")
 ACCEPTANCE_FIELDS = ("summary", "evaluator", "third_party", "attachment")
 
 
-class _Required(forms.Form):
-    """Chinese messages for missing and invalid values."""
+class _Required(ProductForm, forms.Form):
+    """Chinese messages for missing and invalid values; text limits shown as a counter."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,9 +39,13 @@ class ClosureForm(_Required):
 
     field_order = CLOSURE_FIELDS
 
-    results = forms.CharField(label="完成情况（对照预期成果）", widget=TEXTAREA)
-    milestones_reached = forms.CharField(label="时间节点完成情况", required=False, widget=TEXTAREA)
-    experience = forms.CharField(label="可复制推广的经验", widget=TEXTAREA)
+    # Limits (字): the results against the expected outcomes as fully as those were stated
+    # (3,000), the rest shorter.
+    results = forms.CharField(label="完成情况（对照预期成果）", max_length=3000, widget=TEXTAREA)
+    milestones_reached = forms.CharField(
+        label="时间节点完成情况", required=False, max_length=1000, widget=TEXTAREA
+    )
+    experience = forms.CharField(label="可复制推广的经验", max_length=2000, widget=TEXTAREA)
     attachment = forms.FileField(
         label="附件", required=False, help_text="总结材料等，PDF、DOCX 或 XLSX。"
     )
@@ -54,9 +59,9 @@ class ExtensionForm(_Required):
 
     field_order = EXTENSION_FIELDS
 
-    reason = forms.CharField(label="延期理由", widget=TEXTAREA)
+    reason = forms.CharField(label="延期理由", max_length=1000, widget=TEXTAREA)
     new_end_date = forms.DateField(label="申请延至", widget=DATE_WIDGET)
-    stage_targets = forms.CharField(label="阶段性目标", widget=TEXTAREA)
+    stage_targets = forms.CharField(label="阶段性目标", max_length=2000, widget=TEXTAREA)
 
 
 class ExtensionMilestoneForm(MilestoneForm):
@@ -73,7 +78,10 @@ class AcceptanceForm(_Required):
 
     field_order = ACCEPTANCE_FIELDS
 
-    summary = forms.CharField(label="总结报告", widget=forms.Textarea(attrs={"rows": 6}))
+    # The summary report of a whole term (5,000 字); longer reports go in the attachment.
+    summary = forms.CharField(
+        label="总结报告", max_length=5000, widget=forms.Textarea(attrs={"rows": 6})
+    )
     evaluator = forms.ChoiceField(
         label="评估方式", choices=EvaluatorType.choices, widget=forms.RadioSelect
     )

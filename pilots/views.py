@@ -14,8 +14,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organisation
+from core.forms import add_domain_errors
 from core.timeline import entries_for, m2m_rows
-from core.views import attach_errors, bound_data, per_page, serve_file
+from core.views import bound_data, per_page, serve_file
 from pilots import policy, rules, services
 from pilots.constants import Origin, Status
 from pilots.forms import (
@@ -24,6 +25,7 @@ from pilots.forms import (
     PilotFilterForm,
     PilotForm,
     milestones_from,
+    validate_with,
 )
 from pilots.panels import panels_for
 from pilots.selectors import DEFAULT_SORT, SORTS, pilot_list_queryset
@@ -194,7 +196,7 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("只有省级牵头联系部门或省办可以直接录入试点。")
     form = PilotForm(bound_data(request), request.FILES or None, user=request.user)
     formset = MilestoneFormSet(bound_data(request), prefix="ms")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if request.method == "POST" and validate_with(form, formset):
         try:
             pilot = services.enter_pilot(
                 actor=request.user,
@@ -205,7 +207,7 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
                 reason=form.cleaned_data.get("reason", ""),
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(
                 request, f"已录入试点 {pilot.code}，请在{rules.numbers().filing}完成备案。"
@@ -226,12 +228,16 @@ def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
         for m in pilot.milestones.filter(is_removed=False)
     ]
     form_class = ApplicationForm if is_application else PilotForm
-    extra = {"call": pilot.call} if is_application else {}
+    extra = (
+        {"call": pilot.call, "submitting": bool(request.POST.get("submit_now"))}
+        if is_application
+        else {}
+    )
     form = form_class(
         bound_data(request), request.FILES or None, instance=pilot, user=request.user, **extra
     )
     formset = MilestoneFormSet(bound_data(request), prefix="ms", initial=initial_ms)
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if request.method == "POST" and validate_with(form, formset):
         try:
             pilot = services.update_pilot(
                 actor=request.user,
@@ -243,7 +249,7 @@ def pilot_edit(request: HttpRequest, code: str) -> HttpResponse:
                 reason=form.cleaned_data.get("reason", ""),
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             if is_application:
                 from pilots.application_views import _after_save

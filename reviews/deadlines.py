@@ -40,7 +40,8 @@ def rectification(due_from, due_before, orgs) -> list[Due]:
 
 def expert_review(due_from, due_before, orgs) -> list[Due]:
     """N3: each expert review not yet submitted, by its deadline, owed by the expert's
-    organisation (the reminders and flags reach the expert's unit)."""
+    organisation (the reminders and flags reach the expert's unit). The label names the
+    review by its number, never the expert: every reader of the pilot's deadlines sees it."""
     qs = ExpertReview.objects.filter(
         status=ExpertReview.PENDING, due_date__lt=due_before, expert__organisation__isnull=False
     )
@@ -54,7 +55,6 @@ def expert_review(due_from, due_before, orgs) -> list[Due]:
         "pilot__code",
         "pilot__name",
         "expert__organisation_id",
-        "expert__username",
         "due_date",
     )
     return [
@@ -63,7 +63,7 @@ def expert_review(due_from, due_before, orgs) -> list[Due]:
             pilot_id,
             org,
             due,
-            due_label(code, name, f"专家评审（{username}，第{pk}号）"),
+            due_label(code, name, f"专家评审（第{pk}号）"),
         )
-        for pk, pilot_id, code, name, org, username, due in rows.iterator(chunk_size=5000)
+        for pk, pilot_id, code, name, org, due in rows.iterator(chunk_size=5000)
     ]

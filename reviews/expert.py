@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.constants import Role
 from accounts.models import User, office_organisation
 from accounts.notify import notify
+from core.dates import format_cn_date
 from core.history import save_with_history
 from pilots import policy
 from pilots.calls import _lock, _notify
@@ -90,7 +91,7 @@ def assign_experts(
             organisation=expert.organisation,
             recipient=expert,
             subject=f"评审任务：{pilot.name}",
-            body=f"请于{due_date:%Y年%m月%d日}前完成在线评审。",
+            body=f"请于{format_cn_date(due_date)}前完成在线评审。",
             url=reverse("reviews:expert_review", args=[review.pk]),
         )
         reviews.append(review)

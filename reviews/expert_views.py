@@ -40,7 +40,12 @@ def assign(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "reviews/expert_assign.html",
-        {"pilot": pilot, "form": form, "summary": expert.summary(pilot)},
+        {
+            "pilot": pilot,
+            "form": form,
+            "summary": expert.summary(pilot),
+            "can_screen": policy.screening_role(request.user, pilot) is not None,
+        },
     )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
+from core.forms import ProductForm, prepare_field
 from pilots.constants import EvaluatorType
 from pilots.forms import DATE_WIDGET
 from reviews import scoring
@@ -29,12 +30,29 @@ EVALUATION_FIELDS = ("stage", "evaluator", "third_party", "evaluated_on", "effor
 INSPECTION_FIELDS = ("inspected_on", "inspectors", "subject", "findings")
 
 
-class ScorecardForm(forms.Form):
+# One message for a value out of its range, whichever end it misses.
+SCORE_RANGE = {"min_value": "应在0至100之间。", "max_value": "应在0至100之间。"}
+
+
+def _threshold(label: str, initial: int) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        min_value=0,
+        max_value=100,
+        initial=initial,
+        error_messages={
+            "min_value": "分数线应在0至100之间。",
+            "max_value": "分数线应在0至100之间。",
+        },
+    )
+
+
+class ScorecardForm(ProductForm, forms.Form):
     name = forms.CharField(label="评分表名称", max_length=200)
     effort_share = forms.DecimalField(label="工作推进、创新与成效占比（%）", initial=25)
-    five_stars = forms.DecimalField(label="五星分数线", min_value=0, max_value=100, initial=90)
-    four_stars = forms.DecimalField(label="四星分数线", min_value=0, max_value=100, initial=80)
-    three_stars = forms.DecimalField(label="三星分数线", min_value=0, max_value=100, initial=70)
+    five_stars = _threshold("五星分数线", 90)
+    four_stars = _threshold("四星分数线", 80)
+    three_stars = _threshold("三星分数线", 70)
     vetoes = forms.CharField(
         label="否决项", required=False, widget=LINES, help_text="每行一项；触及即取消评星。"
     )
@@ -52,6 +70,13 @@ class ScorecardForm(forms.Form):
         field.error_messages["invalid"] = "请输入数字。"
         field.error_messages["required"] = "请填写工作推进、创新与成效占比。"
 
+    def clean(self):
+        cleaned = super().clean()
+        five, four, three = (cleaned.get(k) for k in ("five_stars", "four_stars", "three_stars"))
+        if None not in (five, four, three) and not five > four > three > 0:
+            self.add_error("three_stars", "分数线应为五星 > 四星 > 三星 > 0。")
+        return cleaned
+
     def clean_effort_share(self):
         share = self.cleaned_data["effort_share"]
         problem = scoring.check_effort_share(share)
@@ -68,19 +93,28 @@ class ScorecardForm(forms.Form):
         return rows
 
 
-class IndicatorForm(forms.Form):
+class IndicatorForm(ProductForm, forms.Form):
     title = forms.CharField(label="指标", max_length=200, required=False)
     kind = forms.ChoiceField(label="类别", choices=IndicatorKind.choices, required=False)
     method = forms.ChoiceField(label="评分方式", choices=ScoringMethod.choices, required=False)
-    weight = forms.DecimalField(label="权重", min_value=Decimal("0.01"), required=False)
+    weight = forms.DecimalField(
+        label="权重",
+        min_value=Decimal("0.01"),
+        max_digits=6,
+        decimal_places=2,
+        required=False,
+        error_messages={"min_value": "权重应大于0。"},
+    )
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("title") and cleaned.get("weight") is None:
+        if cleaned.get("title") and cleaned.get("weight") is None and "weight" not in self.errors:
             self.add_error("weight", "请填写权重。")
         return cleaned
 
 
+# Rows are added and removed on the page (static/js/forms.js); without script the eight empty
+# rows remain.
 IndicatorFormSet = forms.formset_factory(IndicatorForm, extra=8, max_num=40, validate_max=True)
 
 
@@ -88,7 +122,7 @@ def indicators_from(formset) -> list[dict]:
     return [f.cleaned_data for f in formset.forms if f.cleaned_data.get("title")]
 
 
-class EvaluationForm(forms.Form):
+class EvaluationForm(ProductForm, forms.Form):
     """The evaluation of one pilot against `scorecard`: a field per indicator (a number for
     completion, a level for stability) and a checkbox per veto or deny-excellent item."""
 
@@ -103,7 +137,11 @@ class EvaluationForm(forms.Form):
     )
     evaluated_on = forms.DateField(label="评估日期", widget=DATE_WIDGET)
     effort = forms.DecimalField(
-        label="工作推进、创新与成效得分（0–100）", min_value=0, max_value=100, decimal_places=2
+        label="工作推进、创新与成效得分（0–100）",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        error_messages=SCORE_RANGE,
     )
 
     def __init__(self, *args, scorecard, **kwargs):
@@ -123,14 +161,18 @@ class EvaluationForm(forms.Form):
                     help_text="稳定度：按机制建设等级评分。",
                 )
             else:
+                # One message, the scoring rule's own, whichever end the value misses.
+                rule = "完成度指标按目标完成比例评分，应在0至100之间。"
                 field = forms.DecimalField(
                     label=label,
                     min_value=0,
                     max_value=100,
                     decimal_places=2,
                     help_text="完成度：年度目标完成比例（0–100）。",
+                    error_messages={"min_value": rule, "max_value": rule},
                 )
             self.fields[f"ind_{indicator.pk}"] = field
+            prepare_field(field)
         self.criteria = list(scorecard.criteria.all())
         self.fields["criteria"] = forms.MultipleChoiceField(
             label="触及的否决项、否优项",
@@ -138,8 +180,7 @@ class EvaluationForm(forms.Form):
             widget=forms.CheckboxSelectMultiple,
             choices=[(str(c.pk), str(c)) for c in self.criteria],
         )
-        for field in self.fields.values():
-            field.error_messages["required"] = "此项为必填项。"
+        prepare_field(self.fields["criteria"])
 
     def indicator_fields(self):
         return [self[f"ind_{i.pk}"] for i in self.indicators]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
+from core.dates import format_cn_quarter
 from ledger.imports.cells import (
     CellError,
     cell_date,
@@ -416,7 +417,7 @@ class _PilotRowChecker:
             if submitted <= rules.quarter_end(year, quarter):
                 self.fail(
                     C_REPORTED,
-                    f"进展报送日期须在该季度结束之后（{year}年第{quarter}季度止于"
+                    f"进展报送日期须在该季度结束之后（{format_cn_quarter(year, quarter)}止于"
                     f"{rules.format_cn_date(rules.quarter_end(year, quarter))}）。",
                 )
                 return None

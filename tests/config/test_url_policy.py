@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.constants import Role
-from accounts.models import CalendarToken, Notification
+from accounts.models import CalendarToken, NoticeChannel, Notification
 from accounts.tokens import issue_token
 from ledger.models import HalfYearSummary, ImportBatch, LedgerRender, ReformPlan
 from pilots.constants import Status
@@ -109,6 +109,13 @@ def world(make_pilot, orgs, personas):
         # A feed secret nobody in the run can reset (the office's own POSTs would).
         "feed": CalendarToken.objects.create(user=expert2, token="feed-token-of-expert2").token,
         "token": issue_token(office, "对接")[0].pk,
+        "channel": NoticeChannel.objects.create(
+            organisation=orgs["dept"],
+            channel_type="email",
+            name="工作邮箱",
+            emails="ban@zj.gov.cn",
+            kinds=["overdue"],
+        ).pk,
     }
     sets = {}
     for key, pilot, dept_org, reviewer in (
@@ -160,6 +167,7 @@ PK_OF = {
     "pilots:extension_decide": "extensions",
     "pilots:term_attachment": "closures",
     "ledger:filing_decide": "filings",
+    "ledger:filing_detail": "filings",
     "ledger:filing_plan": "filings",
     "ledger:report_attachment": "quarterly-reports",
     "ledger:summary_detail": "summary",
@@ -177,6 +185,10 @@ PK_OF = {
     "reviews:list_publish": "list",
     "public:list": "list",
     "token_revoke": "token",
+    "channel_edit": "channel",
+    "channel_test": "channel",
+    "channel_deactivate": "channel",
+    "channel_reactivate": "channel",
 }
 API_PK = {
     "call": "call",
@@ -207,6 +219,7 @@ def value_for(name: str, param: str, objs: dict) -> str:
             "quarter": 1,
             "half": 1,
             "token": objs["feed"],
+            "org_code": "dept-env",
         }.get(param, ADMIN_PARAMS.get(param, "1"))
     )
 
@@ -317,12 +330,22 @@ POLICY = {
     "calendar": BUSINESS,
     "calendar_feed": NOT_AUDITOR,  # the secret in the address is the credential
     "calendar_token": NOBODY,
+    # Notice channels: the office configures them (an empty POST answers the form's errors).
+    "channel_create": OFFICE,
+    "channel_deactivate": NOBODY,
+    "channel_edit": OFFICE,
+    "channel_list": OFFICE,
+    "channel_org": OFFICE,
+    "channel_reactivate": NOBODY,
+    "channel_test": NOBODY,
     "dashboards:dashboard": DASHBOARD,
+    "email_preferences": NOBODY,
     "healthz": ALL,
     "home": BUSINESS,
     "ledger:export": BUSINESS,
     "ledger:file": NOBODY,
     "ledger:filing_decide": NOBODY,
+    "ledger:filing_detail": SEES_A,
     "ledger:filing_plan": SEES_A,
     "ledger:filings": BUSINESS,
     "ledger:import": OFFICE,

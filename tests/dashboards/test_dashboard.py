@@ -112,7 +112,7 @@ def registry(make_pilot, orgs, personas):
         kind=DeadlineKind.QUARTERLY,
         pilot=p2,
         organisation=orgs["division"],
-        label="二号 2026年第3季度进展",
+        label="二号 2026年第三季度进展",
         due_date=D(2026, 10, 10),
         flagged_on=D(2026, 10, 11),
     )
@@ -182,7 +182,7 @@ def test_r2_3_reporting_rates_per_lead_department_for_the_latest_due_quarter(
     client_for, registry, orgs
 ):
     ctx = client_for("office").get(URL).context
-    assert ctx["quarter_label"] == "2026年第3季度"
+    assert ctx["quarter_label"] == "2026年第三季度"
     rates = {
         r.organisation.code: (r.rate.expected, r.rate.reported, r.rate.on_time)
         for r in ctx["department_rates"]
@@ -209,7 +209,7 @@ def test_r2_3_reporting_rates_for_an_earlier_quarter_chosen_on_the_page(client_f
 def test_a_quarter_not_yet_due_or_malformed_is_refused_with_a_message(client_for, registry, value):
     response = client_for("office").get(URL, {"quarter": value})
     assert response.status_code == 200
-    assert response.context["quarter_label"] == "2026年第3季度"
+    assert response.context["quarter_label"] == "2026年第三季度"
     assert "季度参数无效" in response.content.decode()
 
 

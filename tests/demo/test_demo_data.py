@@ -34,11 +34,6 @@ def private_files_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-@pytest.fixture
-def demo(db):
-    call_command("load_demo", stdout=None)
-
-
 def _snapshot() -> dict[str, int]:
     historical_m2m = apps.get_model("pilots", "HistoricalPilot_regions")
     return {

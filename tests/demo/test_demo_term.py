@@ -20,15 +20,24 @@ def private_files_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
+@pytest.fixture
+def day() -> dt.date:
+    """The day the demo is loaded on, unless a test names its own."""
+    return dt.date(2026, 11, 24)
+
+
+@pytest.fixture
+def demo_day(day) -> dt.date:
+    return day
+
+
 def _load(day: dt.date) -> None:
     moment = dt.datetime.combine(day, dt.time(9), tzinfo=ZoneInfo("Asia/Shanghai"))
     with time_machine.travel(moment, tick=False):
         call_command("load_demo", stdout=None)
 
 
-def test_demo_pilots_at_the_end_of_their_term_have_their_records_R2_4(db):
-    _load(dt.date(2026, 11, 24))
-
+def test_demo_pilots_at_the_end_of_their_term_have_their_records_R2_4(demo):
     for pilot in Pilot.objects.filter(status=Status.CLOSURE_REPORTED):
         assert pilot.closure_reports.get().status == TermRequestStatus.SUBMITTED
     for pilot in Pilot.objects.filter(status=Status.CLOSED):
@@ -44,8 +53,7 @@ def test_demo_pilots_at_the_end_of_their_term_have_their_records_R2_4(db):
 @pytest.mark.parametrize(
     "day", [dt.date(2026, 11, 24), dt.date(2027, 1, 20), dt.date(2027, 4, 14), dt.date(2027, 8, 3)]
 )
-def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(db, day):
-    _load(day)
+def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(demo, day):
     today = day.isoformat()
 
     call_command("send_reminders", today=today, stdout=None)
@@ -60,12 +68,11 @@ def test_the_demo_replayed_shows_every_kind_of_overdue_a_purge_and_a_reminder(db
 
 
 def test_the_demo_has_evaluations_a_removal_flag_a_list_and_an_overdue_rectification_R3_2_R3_3_R3_4(
-    db,
+    demo,
 ):
     from reviews.constants import Rating
     from reviews.models import Evaluation
 
-    _load(dt.date(2026, 11, 24))
     ratings = set(Evaluation.objects.values_list("rating", flat=True))
     assert ratings == {Rating.FIVE, Rating.FOUR, Rating.THREE, Rating.CANCELLED}
     flagged = Evaluation.objects.get(removal_flagged=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.dates import format_cn_quarter
+
 # Playwright's sync API keeps an event loop in this thread; Django's ORM calls made by the test
 # itself (creating fixtures) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -40,25 +42,69 @@ def browser():
         instance.close()
 
 
+class Dialogs:
+    """The questions the pages ask before an irreversible action (window.confirm on a
+    data-confirm button): each is answered with `answer` ("accept" unless a test says
+    "dismiss") and kept in `asked`. A test that listens for a page's dialogs itself
+    (page.once("dialog", …)) answers them alone."""
+
+    def __init__(self) -> None:
+        self.answer = "accept"
+        self.asked: list[str] = []
+
+    def handle(self, dialog) -> None:
+        page = dialog.page
+        if page is not None and page._impl_obj.listeners("dialog"):
+            return
+        self.asked.append(dialog.message)
+        if self.answer == "accept":
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
 @pytest.fixture
-def page(browser, live_server):
+def dialogs() -> Dialogs:
+    return Dialogs()
+
+
+@pytest.fixture
+def page(browser, live_server, dialogs):
     context = browser.new_context(
         base_url=live_server.url, locale="zh-CN", viewport={"width": 1400, "height": 900}
     )
+    context.on("dialog", dialogs.handle)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
 @pytest.fixture
 def shot(page, request):
-    """shot("name") saves a full-page screenshot as an artefact of this test."""
+    """shot("name") saves the page as an artefact of this test, numbered in the order the
+    journey took it, twice: at the desktop size and on a phone (390×844) —
+    `<test>-03-<name>-desktop.png` and `…-phone.png`. A name that starts with its own number
+    keeps it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    taken = [0]
 
     def _shot(name: str) -> Path:
-        path = ARTIFACTS / f"{request.node.name}-{name}.png"
+        taken[0] += 1
+        stem = name if name[:2].isdigit() else f"{taken[0]:02d}-{name}"
+        path = ARTIFACTS / f"{request.node.name}-{stem}-desktop.png"
         page.screenshot(path=str(path), full_page=True)
+        desktop = page.viewport_size
+        page.set_viewport_size(PHONE)
+        try:
+            page.screenshot(
+                path=str(ARTIFACTS / f"{request.node.name}-{stem}-phone.png"), full_page=True
+            )
+        finally:
+            page.set_viewport_size(desktop)
         return path
 
     return _shot
@@ -89,6 +135,28 @@ def switch_to(page, login):
     return _switch
 
 
+def open_nav(page, label: str) -> None:
+    """Click the navigation's entry `label`, opening its group (a <details>) or, on a narrow
+    screen, the menu first."""
+    named = page.get_by_role("link", name=label, exact=True, include_hidden=True)
+    nav = page.locator(".mainnav")
+    link = nav.locator("a").and_(named).first
+    if not link.is_visible():
+        toggle = page.locator(".menu-toggle")
+        if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+            toggle.click()
+        group = nav.locator("details", has=named)
+        if group.count() and not link.is_visible():
+            group.first.locator("summary").click()
+    link.click()
+
+
+@pytest.fixture
+def nav(page):
+    """nav("导入") clicks that entry of the navigation, opening its group first."""
+    return lambda label: open_nav(page, label)
+
+
 # A one-page PDF: enough for the filing form's plan upload, which checks the file's signature.
 PLAN_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
@@ -107,6 +175,10 @@ class Steps:
     def __init__(self, page, shot):
         self.page = page
         self.shot = shot
+
+    def nav(self, label: str) -> None:
+        """Click an entry of the navigation, opening its group first."""
+        open_nav(self.page, label)
 
     def submit(self, target) -> None:
         """Click a button or link (a locator) and wait until the page it asks for has loaded,
@@ -166,7 +238,9 @@ class Steps:
         page.fill("#id_contact_phone", "0571-87654321")
 
     def fill_filing(self, *, milestone: str) -> None:
-        """The 备案表 (R2.2): contact, a milestone line and the plan as a PDF attachment."""
+        """The 备案表 (R2.2): contact, a milestone line and the plan as a PDF attachment. Where
+        the page shows that the filing differs from the approval (the milestone line), the
+        differences are acknowledged."""
         page = self.page
         page.fill("#id_contact_person", "王明")
         page.fill("#id_contact_phone", "0571-87654321")
@@ -175,14 +249,20 @@ class Steps:
             "#id_plan",
             files=[{"name": "试点方案.pdf", "mimeType": "application/pdf", "buffer": PLAN_PDF}],
         )
+        if page.locator("#approval-differences").is_visible():
+            assert "与批复不一致" in page.locator("#approval-differences").inner_text()
+            page.check("#id_confirm_differences")
 
     def confirm_filing(self, name: str, code: str, *, shot_as: str) -> None:
-        """The office confirms a filing filed on time from its filings page (R2.3); the page
-        is saved as `shot_as` before the click."""
+        """The office opens a filing filed on time from its filings page (saved as `shot_as`),
+        reads it on the filing's page and confirms it there (R2.3), answering the question
+        the button asks."""
         row = self.page.locator("tr", has_text=name)
         assert "按期" in row.inner_text()
         self.shot(shot_as)
-        self.submit(row.locator("button:has-text('确认，列入台账')"))
+        self.submit(row.get_by_role("link", name="审核"))
+        assert "/ledger/filings/" in self.page.url and name in self.page.locator("h1").inner_text()
+        self.submit(self.page.get_by_role("button", name="确认备案，列入台账"))
         assert f"已确认备案，{code} 列入台账。" in self.page.locator(".messages").inner_text()
 
     def report_quarter(self, row, code: str, year: int, quarter: int, *, progress: str) -> None:
@@ -198,13 +278,16 @@ class Steps:
         self.shot("department-report-form")
         self.submit(page.locator("button:has-text('报送')"))
         assert page.url.endswith(f"/ledger/pilots/{code}/reports/")
-        assert f"已报送{year}年第{quarter}季度进展" in page.locator(".messages").inner_text()
+        assert (
+            f"已报送{format_cn_quarter(year, quarter)}进展"
+            in page.locator(".messages").inner_text()
+        )
 
     def render_ledger(self, year: int):
         """From the ledger: the PDF ledger page, whose form proposes `year` (the last ended
         quarter's); ask for the ledger and wait until its download link shows (the render
         runs as a task); returns the link."""
-        self.page.click("a:has-text('PDF台账')")
+        self.page.locator("main a:has-text('PDF台账')").click()
         self.page.wait_for_url("**/ledger/renders/")
         assert self.page.input_value("#id_year") == str(year)
         self.submit(self.page.locator("button:has-text('生成')"))
@@ -232,7 +315,7 @@ class Steps:
         """From the office's menu: the term queue (saved as "office-term-queue"), the named
         pilot's extension approved; returns its row's text as it was before."""
         page = self.page
-        page.get_by_role("link", name="到期审核").click()
+        self.nav("到期审核")
         page.wait_for_url("**/pilots/term/")
         row = page.locator("tr", has_text=name)
         text = row.inner_text()
@@ -265,7 +348,7 @@ class Steps:
 
     def open_list_form(self, title: str) -> None:
         """The office's promotion page, a new list edition's title filled in (R3.4)."""
-        self.page.get_by_role("link", name="复制推广").click()
+        self.nav("复制推广")
         self.page.wait_for_url("**/reviews/promotion/")
         self.page.get_by_label("清单名称").fill(title)
 

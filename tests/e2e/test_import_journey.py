@@ -22,10 +22,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date
 
 
-def test_the_office_imports_the_sample_reform_plan(page, login, shot, personas):
+def test_the_office_imports_the_sample_reform_plan(page, login, nav, shot, personas):
     ensure_plan_units()
     login("office")
-    page.get_by_role("link", name="导入", exact=True).click()
+    nav("导入")
     page.wait_for_url("**/ledger/import/")
     page.get_by_label("改革实施方案").check()
     page.set_input_files("#id_file", str(SAMPLE_PLAN))

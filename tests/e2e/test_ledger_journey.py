@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from core.dates import format_cn_quarter
 from ledger.constants import FilingStatus
 from ledger.models import Filing, LedgerRender, QuarterlyReport
 from pilots import rules
@@ -96,7 +97,7 @@ def test_file_confirm_report_and_print_the_ledger_R2_2_R2_3(
     switch_to("dept")
     page.goto("/ledger/todo/")
     owed = page.locator("tr", has_text=REPORTING_NAME)
-    assert f"{year}年第{quarter}季度" in owed.inner_text()
+    assert f"{format_cn_quarter(year, quarter)}" in owed.inner_text()
     assert page.locator("tr", has_text=FILED_NAME).count() == 0  # nothing owed yet, nor to file
     shot("dept-todo")
     steps.report_quarter(owed, reporting.code, year, quarter, progress=PROGRESS)

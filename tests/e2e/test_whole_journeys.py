@@ -31,6 +31,7 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
+from core.dates import format_cn_quarter
 from core.models import JobRun, JobStatus
 from ledger.constants import FilingStatus
 from ledger.models import Filing, LedgerRender, QuarterlyReport
@@ -221,7 +222,7 @@ def test_whole_life_of_one_pilot(
 
     switch_to("office")
     assert NAME in steps.section("待确认的备案").inner_text()
-    page.get_by_role("link", name="备案确认").click()
+    steps.nav("备案确认")
     page.wait_for_url("**/ledger/filings/")
     steps.confirm_filing(NAME, pilot.code, shot_as="office-filings")
     pilot.refresh_from_db()
@@ -236,12 +237,14 @@ def test_whole_life_of_one_pilot(
     clock(day1)
     switch_to("dept")
     owed = steps.section("应报未报的季度进展")
-    assert NAME in owed.inner_text() and f"{year}年第{quarter}季度进展" in owed.inner_text()
+    assert (
+        NAME in owed.inner_text() and f"{format_cn_quarter(year, quarter)}进展" in owed.inner_text()
+    )
     shot("department-home-report-owed")
-    page.get_by_role("link", name="待办报送").click()
+    steps.nav("待办报送")
     page.wait_for_url("**/ledger/todo/")
     todo_row = page.locator("tr", has_text=NAME)
-    assert f"{year}年第{quarter}季度" in todo_row.inner_text()
+    assert f"{format_cn_quarter(year, quarter)}" in todo_row.inner_text()
     shot("department-todo")
     steps.report_quarter(todo_row, pilot.code, year, quarter, progress=PROGRESS)
     report = QuarterlyReport.objects.get(pilot=pilot)
@@ -320,7 +323,7 @@ def test_whole_life_of_one_pilot(
     day3 = rules.purge_date(new_end)
     clock(day3)
     switch_to("office")
-    page.get_by_role("link", name="定时任务").click()
+    steps.nav("定时任务")
     page.wait_for_url("**/pilots/jobs/")
     page.once("dialog", lambda dialog: dialog.accept())  # "确定立即运行到期清理出库？"
     steps.submit(page.get_by_role("button", name="立即运行：到期清理出库"))

@@ -136,7 +136,7 @@ def test_each_row_shows_the_ledger_columns(make_pilot, orgs, personas):
     assert values["牵头部门"] == orgs["dept"].name
     assert values["状态"] == "延期待审批"
     assert values["批复文号"] == "浙环函〔2025〕88号"
-    assert values["最新进展季度"] == "2026年第1季度"
+    assert values["最新进展季度"] == "2026年第一季度"
     assert values["最新进展"] == "出台磋商办法。"
 
 
@@ -158,7 +158,7 @@ def test_dates_are_date_cells(make_pilot, personas):
     ):
         cell = row[header]
         assert cell.is_date, header
-        assert cell.number_format == "yyyy-mm-dd"
+        assert cell.number_format == 'yyyy"年"m"月"d"日"'
         assert cell.value.date() == day
 
 

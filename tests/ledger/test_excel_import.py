@@ -249,7 +249,7 @@ def test_rows_without_a_code_get_the_next_codes_of_their_approval_year(office, m
 
 
 def test_a_new_pilot_brings_its_latest_report_along(office):
-    data = _sheet(_row(最新进展季度="2026年第1季度", 最新进展="完成首批许可证核发。"))
+    data = _sheet(_row(最新进展季度="2026年第一季度", 最新进展="完成首批许可证核发。"))
 
     batch = apply_import(
         actor=office, batch=preview_pilot_import(actor=office, upload=_upload(data))

@@ -250,7 +250,7 @@ def test_a_plan_naming_an_inactive_unit_is_refused_R2_2(orgs, office):
 
 
 def _with_report(**cells) -> list:
-    return _row(最新进展季度="2026年第1季度", 最新进展="完成首批许可证核发。", **cells)
+    return _row(最新进展季度="2026年第一季度", 最新进展="完成首批许可证核发。", **cells)
 
 
 def test_an_imported_report_is_late_by_its_submitted_date_R2_3(office):

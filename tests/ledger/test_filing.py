@@ -201,12 +201,16 @@ def test_a_comprehensive_filing_keeps_the_milestones_within_the_term_R1_2_R2_2(
     )
     Milestone.objects.create(pilot=pilot, due_date=D(2028, 12, 31), title="全域推开")
 
-    # the filed term would end before the pilot's milestone
+    # the filed term would end before the pilot's milestone (time nodes left blank keep it)
     with pytest.raises(ValidationError) as excinfo:
-        submit(personas, pilot, start_date=D(2026, 3, 10), end_date=D(2028, 6, 30))
+        submit(
+            personas, pilot, start_date=D(2026, 3, 10), end_date=D(2028, 6, 30), milestones_text=""
+        )
     assert "时间节点须在试点期限内" in excinfo.value.message_dict["end_date"][0]
 
-    filing = submit(personas, pilot, start_date=D(2026, 3, 10), end_date=D(2029, 3, 9))
+    filing = submit(
+        personas, pilot, start_date=D(2026, 3, 10), end_date=D(2029, 3, 9), milestones_text=""
+    )
     assert filing.end_date == D(2029, 3, 9)
 
 
@@ -478,7 +482,7 @@ def test_the_filing_form_is_prefilled_from_the_pilot_and_shows_the_deadline_R2_2
     assert response.status_code == 200
     text = response.content.decode()
     assert "生态文明领域新增改革试点项目备案表" in text
-    assert "2026年3月9日" in text and "已逾期，报送后将标记为逾期备案" in text
+    assert "2026年3月9日" in text and "已逾期3天，报送后将标记为逾期备案" in text
     form = response.context["form"]
     assert form["approval_doc_number"].value() == "浙环函〔2026〕31号"
     assert form["implementing_body"].value() == approved.implementing_body
@@ -487,7 +491,8 @@ def test_the_filing_form_is_prefilled_from_the_pilot_and_shows_the_deadline_R2_2
 def test_filing_through_the_form_redirects_to_the_pilot_R2_2(client_for, approved, time_machine):
     time_machine.move_to(at(D(2026, 3, 11)), tick=False)
 
-    response = client_for("dept").post(file_url(approved), form_post())
+    # the form's time node differs from the approval: acknowledged before sending
+    response = client_for("dept").post(file_url(approved), form_post(confirm_differences="1"))
 
     assert response.status_code == 302
     assert response["Location"] == approved.get_absolute_url()
@@ -587,19 +592,22 @@ def decide_url(filing) -> str:
     return f"/ledger/filings/{filing.pk}/decide/"
 
 
-def test_the_office_confirms_on_the_filings_page_R2_2(client_for, personas, approved):
+def test_the_office_confirms_from_the_filing_page_linked_from_the_list_R2_2(
+    client_for, personas, approved
+):
     filing = submit(personas, approved)
     client = client_for("office")
 
     page = client.get("/ledger/filings/")
     assert page.status_code == 200
     assert list(page.context["pending"]) == [filing]
-    assert "确认，列入台账" in page.content.decode()
+    assert f'href="/ledger/filings/{filing.pk}/"' in page.content.decode()
+    assert "确认备案，列入台账" in client.get(f"/ledger/filings/{filing.pk}/").content.decode()
 
     response = client.post(decide_url(filing), {"action": "confirm"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/ledger/filings/"
+    assert response["Location"] == f"/ledger/filings/{filing.pk}/"
     assert _messages(response) == [f"已确认备案，{approved.code} 列入台账。"]
     approved.refresh_from_db()
     assert (approved.status, approved.ledger_since) == (Status.ACTIVE, D(2026, 3, 7))

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.constants import Role
 from accounts.models import Notification
+from core.dates import format_cn_quarter
 from ledger.constants import SummaryStatus
 from ledger.models import HalfYearSummary
 from ledger.reports import submit_quarterly_report
@@ -80,7 +81,7 @@ def test_the_half_year_period_is_a_setting_R2_3(settings, half, due):
 
 def report(personas, pilot, year, quarter, on, *, reason="", by="dept", **data):
     """Submit a quarterly report through the domain function as on day `on`."""
-    data.setdefault("progress", f"{pilot.name}{year}年第{quarter}季度工作进展。")
+    data.setdefault("progress", f"{pilot.name}{format_cn_quarter(year, quarter)}工作进展。")
     data.setdefault("problems", "")
     return submit_quarterly_report(
         actor=personas[by] if isinstance(by, str) else by,
@@ -224,7 +225,8 @@ def test_the_draft_states_the_departments_numbers_R2_3(personas, orgs, departmen
     lines = summary.progress.splitlines()
     assert len(lines) == 5
     assert (
-        "钱塘区区域环评改革深化试点（2026年第2季度）：完成区域环评改革总结，启动销号准备。" in lines
+        "钱塘区区域环评改革深化试点（2026年第二季度）：完成区域环评改革总结，启动销号准备。"
+        in lines
     )
     assert summary.problems == "西湖区生态环境损害赔偿磋商改革试点：磋商规则尚待法院会签。"
     assert summary.next_steps == "杭州市环境污染强制责任保险改革试点：扩大投保企业范围。"
@@ -263,7 +265,7 @@ def test_refresh_redrafts_from_the_latest_reports_R2_3(client_for, personas, dep
     assert response.status_code == 200
     summary.refresh_from_db()
     assert (summary.counts["reports"], summary.counts["late_reports"]) == (6, 3)
-    assert "景宁县生物多样性保护改革试点（2026年第1季度）：完成物种本底调查。" in summary.progress
+    assert "景宁县生物多样性保护改革试点（2026年第一季度）：完成物种本底调查。" in summary.progress
     assert summary.status == SummaryStatus.DRAFT
     assert summary.history.order_by("history_id").last().history_change_reason == (
         "根据最新季度进展重新起草"

@@ -270,7 +270,7 @@ def test_each_row_shows_its_next_deadline_and_overdue_flags_R2_3(client_for, wor
     # no report yet for the first quarter it was in the ledger: due 10 April, 40 days ago
     xihu = rows[world["xihu"].code]
     assert (xihu.next_deadline.what, xihu.next_deadline.due) == (
-        "2026年第1季度进展",
+        "2026年第一季度进展",
         D(2026, 4, 10),
     )
     assert (xihu.next_deadline.clause, xihu.next_overdue) == ("R2.3", 40)
@@ -284,10 +284,10 @@ def test_each_row_shows_its_next_deadline_and_overdue_flags_R2_3(client_for, wor
     assert (law.latest_year, law.latest_quarter, law.latest_days_late) == (2026, 1, 5)
     # entered the ledger in February, its first quarter is reportable once ended
     yinzhou = rows[world["yinzhou"].code]
-    assert yinzhou.next_deadline.what == "2026年第1季度进展"
+    assert yinzhou.next_deadline.what == "2026年第一季度进展"
     # its term ended on 31 May, which has not yet come: owes Q2 2025 … Q1 2026
     nb_ext = rows[world["nb_ext"].code]
-    assert (nb_ext.next_deadline.what, nb_ext.next_overdue) == ("2025年第2季度进展", 314)
+    assert (nb_ext.next_deadline.what, nb_ext.next_overdue) == ("2025年第二季度进展", 314)
 
 
 def test_the_page_shows_the_flags_R2_3(client_for, world):

@@ -28,7 +28,7 @@ from pilots.constants import Status
 D = dt.date
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ISSUED = dt.datetime(2026, 10, 10, 9, 30, tzinfo=SHANGHAI)
-TITLE = "浙江省生态文明领域改革试点台账（2026年第3季度）"
+TITLE = "浙江省生态文明领域改革试点台账（2026年第三季度）"
 
 ACTIVE_NAME = "西湖区生态环境损害赔偿磋商制度改革试点"
 DIVISION_NAME = "排污权有偿使用和交易制度改革试点"
@@ -147,7 +147,7 @@ def test_province_ledger_prints_ledger_pilots_only_R2_3(pilots, private_media):
     assert _compact(TITLE) in text
     assert "浙江省生态文明体制改革专项小组办公室" in text
     assert "2026年10月10日" in text
-    assert "2026年第2季度：已出台磋商办法" in text
+    assert "2026年第二季度：已出台磋商办法" in text
     assert "第 1 页 共 1 页" in pages[0]
     # Stored privately under MEDIA_ROOT, through the FileField.
     path = Path(render.file.path)

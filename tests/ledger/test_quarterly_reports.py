@@ -289,10 +289,10 @@ def test_reports_and_corrections_write_history_on_both_versions_R2_3(personas, p
     second = submit(personas, pilot, 2026, 1, reason="办理案件数统计有误")
 
     assert trail(first.history) == [
-        ("dept", "报送2026年第1季度进展"),
+        ("dept", "报送2026年第一季度进展"),
         ("dept", "被第2版更正"),
     ]
-    assert trail(second.history) == [("dept", "更正2026年第1季度进展：办理案件数统计有误")]
+    assert trail(second.history) == [("dept", "更正2026年第一季度进展：办理案件数统计有误")]
     assert [h.is_current for h in first.history.order_by("history_id")] == [True, False]
 
 
@@ -543,7 +543,7 @@ def test_reporting_through_the_form_R2_3(client_for, pilot, today):
 
     assert response.status_code == 302
     assert response["Location"] == reports_url(pilot)
-    assert _messages(response) == ["已报送2026年第1季度进展（逾期2天）。"]
+    assert _messages(response) == ["已报送2026年第一季度进展（逾期2天）。"]
     report = QuarterlyReport.objects.get(pilot=pilot)
     assert report.attachment.name.startswith(f"reports/{pilot.code}/2026Q1/v1/")
     assert report.attachment.read() == PDF

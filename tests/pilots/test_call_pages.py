@@ -208,25 +208,24 @@ def test_county_saves_and_submits_at_once(client_for, orgs, call):
     assert pilot.opinions.get().decision == Decision.SUBMIT
 
 
-def test_incomplete_application_saved_as_draft_and_names_what_is_missing(client_for, orgs, call):
+def test_incomplete_application_submitted_names_what_is_missing_beside_each_field(
+    client_for, orgs, call
+):
     response = client_for("county").post(
         f"/pilots/calls/{call.pk}/apply/",
         form_data(orgs, goal="", measures="", submit_now="1"),
     )
-    pilot = Pilot.objects.get()
-    assert pilot.status == Status.DRAFT
-    assert response.status_code == 302
-    assert response["Location"] == f"/pilots/{pilot.code}/edit/"
-    warning = _messages(response)[0]
-    assert warning.startswith("草稿已保存，但尚不能提交：")
-    assert "试点目标" in warning
-    assert "推进措施" in warning
+    assert response.status_code == 200
+    assert not Pilot.objects.exists()
+    text = _text(response)
+    assert '<div class="error">请填写试点目标（第一条第（一）项：准入六要素）。</div>' in text
+    assert '<div class="error">请填写推进措施（第一条第（一）项：准入六要素）。</div>' in text
 
 
 def test_application_form_errors_in_chinese(client_for, orgs, call):
     response = client_for("county").post(
         f"/pilots/calls/{call.pk}/apply/",
-        form_data(orgs, name="", end_date="2028-06-02", contact_phone="call me"),
+        form_data(orgs, name="", end_date="2028-06-02", contact_phone="call me", submit_now="1"),
     )
     assert response.status_code == 200
     text = _text(response)

@@ -223,10 +223,13 @@ def test_r1_2_comprehensive_without_milestones_refused(personas, call, applicati
     data = application_data(
         kind=PilotKind.COMPREHENSIVE, start_date=D(2026, 6, 1), end_date=D(2029, 5, 31)
     )
+    # The draft saves without milestones; it cannot be submitted without them.
+    draft = calls.create_application(actor=personas["county"], call=call, data=data)
     with pytest.raises(ValidationError) as exc:
-        calls.create_application(actor=personas["county"], call=call, data=data)
+        calls.submit_application(actor=personas["county"], pilot=draft)
     assert "综合性试点须明确阶段性目标任务和时间节点" in _messages(exc)
-    assert not Pilot.objects.exists()
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
     pilot = calls.create_application(
         actor=personas["county"],
         call=call,

@@ -403,7 +403,7 @@ def test_write_workbook_writes_types_widths_and_to_a_file(tmp_path):
 
     assert ws.title == "名单  2026  第一批"
     assert ws.column_dimensions["A"].width == 20
-    assert ws["B2"].is_date and ws["B2"].number_format == "yyyy-mm-dd"
+    assert ws["B2"].is_date and ws["B2"].number_format == 'yyyy"年"m"月"d"日"'
     # Local (Shanghai) time, without a time zone.
     assert ws["C2"].value == dt.datetime(2026, 3, 31, 10, 0, tzinfo=SHANGHAI).replace(tzinfo=None)
     assert ws["D2"].value == 3 and ws["D3"].value == 1.5

@@ -204,14 +204,14 @@ def test_milestone_without_title_is_refused(dept_client, orgs):
         ({"approval_doc_number": ""}, "必填"),
         ({"approval_authority": ""}, "必填"),
         ({"approval_date": ""}, "必填"),
-        ({"approval_date": "2026-02-30"}, "有效的日期"),
-        ({"start_date": "明年"}, "有效的日期"),
+        ({"approval_date": "2026-02-30"}, "请输入有效日期。"),
+        ({"start_date": "明年"}, "请输入有效日期。"),
         ({"contact_phone": "电话：一二三"}, "联系电话格式不正确"),
         ({"contact_phone": "<script>alert(1)</script>"}, "联系电话格式不正确"),
-        ({"field": "nonsense"}, "选择一个有效的选项"),
-        ({"kind": "triple"}, "选择一个有效的选项"),
+        ({"field": "nonsense"}, "请从列表中选择。"),
+        ({"kind": "triple"}, "请从列表中选择。"),
         # pilots from a call go through the application process (R2.2)
-        ({"origin": Origin.CALL}, "选择一个有效的选项"),
+        ({"origin": Origin.CALL}, "请从列表中选择。"),
     ],
 )
 def test_bad_field_values_are_refused_in_chinese(dept_client, orgs, overrides, text):
@@ -230,18 +230,18 @@ def test_bad_field_values_are_refused_in_chinese(dept_client, orgs, overrides, t
 def test_lead_department_outside_the_choices_is_refused(dept_client, orgs, lead):
     value = orgs[lead].pk if lead in orgs else lead
     response = dept_client.post(CREATE, form_data(orgs, lead_department=value))
-    assert_refused(response, "选择一个有效的选项")
+    assert_refused(response, "请从列表中选择。")
 
 
 @pytest.mark.parametrize("region", [999999, "abc"])
 def test_nonexistent_region_is_refused(dept_client, orgs, region):
     response = dept_client.post(CREATE, form_data(orgs, regions=[region]))
-    assert_refused(response, "不是一个有效的值" if region == "abc" else "不在可用的选项中")
+    assert_refused(response, "请从列表中选择。")
 
 
 def test_department_is_not_a_region(dept_client, orgs):
     response = dept_client.post(CREATE, form_data(orgs, regions=[orgs["dept"].pk]))
-    assert_refused(response, "不在可用的选项中")
+    assert_refused(response, "请从列表中选择。")
 
 
 @pytest.mark.parametrize(
@@ -257,12 +257,15 @@ def test_department_is_not_a_region(dept_client, orgs):
 )
 def test_overlong_strings_are_refused(dept_client, orgs, field, limit):
     response = dept_client.post(CREATE, form_data(orgs, **{field: "试" * 100_000}))
-    assert_refused(response, f"不超过 {limit} 字符")
+    assert_refused(response, f"不能超过{limit}字")
 
 
-def test_huge_text_is_stored_without_error(dept_client, orgs):
-    # long free-text fields have no limit: a long plan summary is fine
+def test_text_over_its_limit_is_refused(dept_client, orgs):
+    # free text has a limit (试点目标 3,000 字): a plan summary, not the plan itself
     goal = "建立健全生态环境损害赔偿磋商机制。" * 2000
+    response = dept_client.post(CREATE, form_data(orgs, goal=goal))
+    assert_refused(response, f"不能超过3000字（现有{len(goal)}字）")
+    goal = "建立健全生态环境损害赔偿磋商机制。" * 150
     response = dept_client.post(CREATE, form_data(orgs, goal=goal))
     assert response.status_code == 302
     assert Pilot.objects.get().goal == goal
@@ -401,8 +404,8 @@ def edit_data(orgs, **overrides) -> dict:
         ({"approval_doc_number": "浙环函2018-123"}, "文号格式不正确"),
         ({"contact_phone": "phone"}, "联系电话格式不正确"),
         ({"regions": []}, "请选择至少一个试点地区。"),
-        ({"lead_department": "999999"}, "选择一个有效的选项"),
-        ({"name": "试" * 5000}, "不超过 200 字符"),
+        ({"lead_department": "999999"}, "请从列表中选择。"),
+        ({"name": "试" * 5000}, "不能超过200字"),
     ],
 )
 def test_bad_edit_is_refused_and_changes_nothing(dept_client, orgs, approved, overrides, text):

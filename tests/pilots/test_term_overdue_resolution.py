@@ -103,11 +103,11 @@ def test_a_quarterly_report_resolves_its_item_at_once_and_the_pages_say_so_R2_3(
         actor=personas["dept"], pilot=pilot, year=2026, quarter=1, data={"progress": "出台办法。"}
     )
 
-    _resolved_now(q1, D(2026, 7, 12), "已报送2026年第1季度进展")
+    _resolved_now(q1, D(2026, 7, 12), "已报送2026年第一季度进展")
     q2.refresh_from_db()
     assert q2.resolved_on is None  # only the quarter reported
     listed = client_for("dept").get("/pilots/overdue/").content.decode()
-    assert "2026年第1季度进展" not in listed and "2026年第2季度进展" in listed
+    assert "2026年第一季度进展" not in listed and "2026年第二季度进展" in listed
     home = client_for("dept").get("/").content.decode()
     assert "1 项未解除" in home
 

@@ -123,9 +123,9 @@ def test_bad_scores_get_chinese_messages_and_save_nothing_R3_2(card, pilot, clie
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "确保该值小于或等于100。" in page  # completion above 100
-    assert "55 不在可用的选项中" in page  # stability is scored by level
-    assert "输入一个数字。" in page  # effort
+    assert "完成度指标按目标完成比例评分，应在0至100之间。" in page  # completion above 100
+    assert "请从列表中选择。" in page  # stability is scored by level
+    assert "请输入数字。" in page  # effort
     assert not Evaluation.objects.exists()
     response = client_for("dept").post(
         f"/reviews/pilots/{pilot.code}/evaluate/",
