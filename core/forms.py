@@ -103,7 +103,9 @@ def prepare_field(field: forms.Field) -> None:
     product_messages(field)
     # A control keeps its name where no <label> reaches it: a formset row's cell, or a select
     # that the searchable widget replaces on the page.
-    if field.label and "aria-label" not in field.widget.attrs:
+    # Radio buttons and checkbox lists are named by their own choices' labels.
+    grouped = isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+    if field.label and not grouped and "aria-label" not in field.widget.attrs:
         field.widget.attrs["aria-label"] = str(field.label)
     if field.required:
         field.widget.attrs["aria-required"] = "true"
