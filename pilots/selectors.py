@@ -171,7 +171,7 @@ def work_sections(user, today: dt.date) -> list[WorkSection]:
             0,
             WorkSection(
                 title="待确认的备案（确认后列入台账）",
-                clause="R2.3",
+                clause="R2.2",
                 items=_items(
                     filed, what="确认备案", clause="R2.2", due=lambda p: None, today=today
                 ),
