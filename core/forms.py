@@ -4,6 +4,7 @@ function's errors placed beside their fields. Knows no domain."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from django import forms
@@ -99,8 +100,24 @@ class ProductForm:
             prepare_field(field)
 
 
+# Characters that take no room on the page: text made only of them (and spaces) is empty.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff]")
+
+
+def _empty_when_invisible(to_python):
+    def visible(value):
+        value = to_python(value)
+        if isinstance(value, str) and value and not _INVISIBLE.sub("", value).strip():
+            return ""
+        return value
+
+    return visible
+
+
 def prepare_field(field: forms.Field) -> None:
     product_messages(field)
+    if isinstance(field, forms.CharField):
+        field.to_python = _empty_when_invisible(field.to_python)
     # A control keeps its name where no <label> reaches it: a formset row's cell, or a select
     # that the searchable widget replaces on the page.
     # Radio buttons and checkbox lists are named by their own choices' labels.

@@ -202,7 +202,9 @@ class Pilot(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_date__gt=models.F("start_date")), name="pilot_end_after_start"
+                condition=Q(end_date__gt=models.F("start_date")),
+                name="pilot_end_after_start",
+                violation_error_message="试点结束日期必须晚于开始日期。",
             ),
         ]
 

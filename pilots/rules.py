@@ -71,19 +71,19 @@ def validate_term(
                 f"{label}期限最长不超过{years}年（第一条第（二）项），"
                 f"结束日期最晚为{format_cn_date(latest)}。"
             )
-    if kind == PilotKind.COMPREHENSIVE:
-        if not milestone_dates:
+    if kind == PilotKind.COMPREHENSIVE and not milestone_dates:
+        errors.setdefault("__all__", []).append(
+            "综合性试点须明确阶段性目标任务和时间节点（第一条第（二）项），请至少填写一个节点。"
+        )
+    # Every pilot's milestones lie within its term (the filing checks the same).
+    if milestone_dates and end > start:
+        outside = [d for d in milestone_dates if d < start or d > end]
+        if outside:
             errors.setdefault("__all__", []).append(
-                "综合性试点须明确阶段性目标任务和时间节点（第一条第（二）项），请至少填写一个节点。"
+                "时间节点须在试点期限内："
+                + "、".join(format_cn_date(d) for d in sorted(outside))
+                + " 不在期限内。"
             )
-        elif end > start:
-            outside = [d for d in milestone_dates if d < start or d > end]
-            if outside:
-                errors.setdefault("__all__", []).append(
-                    "时间节点须在试点期限内："
-                    + "、".join(format_cn_date(d) for d in sorted(outside))
-                    + " 不在期限内。"
-                )
     if errors:
         raise ValidationError(errors)
 

@@ -159,6 +159,9 @@ def enter_pilot(
         for name in ("approval_authority", "approval_doc_number", "approval_date")
         if not getattr(pilot, name)
     }
+    if pilot.approval_date and pilot.approval_date > timezone.localdate():
+        # R2.2: the filing week runs from the approval; an approval still to come has none.
+        missing["approval_date"] = "批复日期不能晚于今天。"
     if missing:
         raise ValidationError(missing)
     pilot.status = Status.APPROVED

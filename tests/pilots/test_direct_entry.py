@@ -541,3 +541,15 @@ def test_pilot_history_names_regions_as_they_were_including_removed_ones(
     change = next(c for c in entry.changes if c.label == "试点地区")
     # then the history names both, by their short names, not by ids
     assert (change.old, change.new) == (orgs["hangzhou"].short_name, orgs["county"].short_name)
+
+
+def test_a_pilot_approved_after_today_is_refused_R2_2(dept, orgs):
+    """The filing week runs from the approval (R2.2): an approval dated after today would let
+    a pilot escape it, so direct entry refuses it and nothing is written."""
+    from django.utils import timezone
+
+    future = timezone.localdate() + dt.timedelta(days=400)
+    with pytest.raises(ValidationError) as refused:
+        enter_pilot(actor=dept, data=entry_data(orgs, approval_date=future))
+    assert "批复日期不能晚于今天" in str(refused.value.message_dict["approval_date"])
+    assert not Pilot.objects.exists()

@@ -335,3 +335,34 @@ def test_an_opinion_has_a_limit_in_the_products_words():
     assert not form.is_valid()
     assert form.errors["reason"] == ["不能超过1000字（现有1001字）。"]
     assert ReasonForm({"reason": "意" * 1000}).is_valid()
+
+
+# --- found by trying the product from outside ---------------------------------------------
+
+
+def test_text_made_only_of_invisible_characters_is_empty_R2_3():
+    """Zero-width characters take no room on the page: a required text made only of them is
+    refused like an empty one."""
+    from ledger.forms import QuarterlyReportForm
+
+    form = QuarterlyReportForm(data={"progress": "\u200b\u200d \u2060"})
+    assert not form.is_valid()
+    assert "progress" in form.errors
+
+
+def test_milestones_of_any_pilot_lie_within_its_term_R1_2():
+    import datetime as dt
+
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from pilots import rules
+    from pilots.constants import PilotKind
+
+    with pytest.raises(ValidationError, match="不在期限内"):
+        rules.validate_term(
+            kind=PilotKind.SINGLE,
+            start=dt.date(2028, 1, 1),
+            end=dt.date(2029, 1, 1),
+            milestone_dates=[dt.date(2026, 1, 1)],
+        )
