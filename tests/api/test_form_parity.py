@@ -130,7 +130,7 @@ DIRECT_CASES = [
     ("dept", {"origin": "call"}, False),  # applications go through a call
     ("dept", {"approval_doc_number": None}, False),  # R2.2
     ("dept", {"approval_doc_number": "环办函2026-12"}, False),
-    ("dept", {"approval_date": "2027-01-01"}, True),  # the page's form takes it too
+    ("dept", {"approval_date": "2027-01-01"}, False),  # approved after today (R2.2)
     ("dept", {"regions": []}, False),
     ("dept", {"regions": ["nowhere"]}, False),
     ("dept", {"name": "试" * 201}, False),

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation
@@ -48,7 +49,8 @@ def test_counter_searchable_selects_and_added_rows(page, switch_to, shot, orgs, 
     lead = page.locator("#id_lead_department + .ts-wrapper")
     lead.locator(".ts-control").click()
     dropdown = lead.locator(".ts-dropdown")
-    assert dropdown.locator(".optgroup-header", has_text=orgs["dept"].name).count() == 1
+    # The dropdown opens after the click: wait for it rather than count at once.
+    expect(dropdown.locator(".optgroup-header", has_text=orgs["dept"].name)).to_have_count(1)
     lead.locator("input").fill(division.name[-4:])
     dropdown.locator(".option", has_text=division.name).click()
     assert page.input_value("#id_lead_department") == str(division.pk)
