@@ -218,7 +218,8 @@ def naive_dues(today: dt.date) -> list:
     from ledger.models import HalfYearSummary, QuarterlyReport
     from pilots import rules
     from pilots.constants import LEDGER_STATES, DeadlineKind, Status
-    from pilots.deadlines import Due, _label
+    from pilots.deadlines import Due
+    from pilots.deadlines import due_label as _label
     from pilots.models import AcceptanceReport, Pilot
 
     dues = []

@@ -38,6 +38,8 @@ from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING, LOCUST
 
 PLAN = json.loads(Path(os.environ["LOAD_PLAN"]).read_text(encoding="utf-8"))
 YEAR, QUARTER = PLAN["year"], PLAN["quarter"]
+# The pages name a quarter in words: 2026年第三季度.
+QUARTER_TEXT = f"{YEAR}年第{'一二三四'[QUARTER - 1]}季度"
 FILTERS = PLAN["filters"]
 CODE_LINK = re.compile(r'href="/pilots/([A-Z]+-\d{4}-\d{4})/"')
 PAGES = re.compile(r"第 \d+ / (\d+) 页")
@@ -237,7 +239,7 @@ class DepartmentUser(RegistryUser):
         self.wait()
         name = "/ledger/pilots/[code]/reports/[year]/[quarter]/"
         with self.client.get(form_url, name=name, catch_response=True) as response:
-            if not check(response, f"{YEAR}年第{QUARTER}季度进展", code, "csrfmiddlewaretoken"):
+            if not check(response, f"{QUARTER_TEXT}进展", code, "csrfmiddlewaretoken"):
                 return
             token = CSRF_INPUT.search(response.text).group(1)
         self.pause(random.uniform(*FORM_FILLING_SECONDS))
@@ -275,7 +277,7 @@ class DepartmentUser(RegistryUser):
         with self.client.get(
             reports_url, name="/ledger/pilots/[code]/reports/", catch_response=True
         ) as r:
-            check(r, f"已报送{YEAR}年第{QUARTER}季度进展", "附件")
+            check(r, f"已报送{QUARTER_TEXT}进展", "附件")
 
     @task(1)
     def own_pilot(self) -> None:
