@@ -101,7 +101,8 @@ def test_screening_without_checklist_shows_the_error(
     switch_to("hangzhou")
     page.goto(f"/pilots/{pilot.code}/screen/")
     page.fill("#id_endorse-reason", "同意推荐。")
-    page.click("button:has-text('推荐上报')")
+    with page.expect_navigation():
+        page.click("button:has-text('推荐上报')")
     assert "请逐项填写准入审查。" in page.content()
     shot("screen-missing-checklist")
     pilot.refresh_from_db()
