@@ -21,7 +21,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
-from accounts.constants import AuditAction
+from accounts.constants import SESSION_LAST_SEEN, SESSION_SIGNED_IN, AuditAction
 from core.dates import format_cn_date, format_cn_datetime
 
 logger = logging.getLogger("registry.audit")
@@ -264,12 +264,10 @@ def _start_session_clock(sender, request, user, **kwargs):
     """The absolute session lifetime counts from sign-in."""
     import time
 
-    from accounts.middleware import LAST_SEEN, SIGNED_IN
-
     if hasattr(request, "session"):
         now = int(time.time())
-        request.session[SIGNED_IN] = now
-        request.session[LAST_SEEN] = now
+        request.session[SESSION_SIGNED_IN] = now
+        request.session[SESSION_LAST_SEEN] = now
 
 
 def stamp_last_login(sender, user, **kwargs):

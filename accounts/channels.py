@@ -44,6 +44,7 @@ from accounts.models import (
     NoticeKind,
     Notification,
 )
+from core.queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -274,12 +275,9 @@ def dispatch(notices: list[Notification]) -> list[Delivery]:
 
 
 def queue(delivery_ids: list[int]) -> None:
-    from accounts.tasks import deliver_to_channel
-    from core.queue import enqueue
-
     for delivery_id in delivery_ids:
         # Broker down: kept in the database (PendingTask) and handed over later.
-        enqueue(deliver_to_channel, delivery_id)
+        enqueue("accounts.tasks.deliver_to_channel", delivery_id)
 
 
 # A pending delivery this long past its due try (or, never tried, past its creation) lost its

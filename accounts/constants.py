@@ -51,3 +51,8 @@ DEFAULT_ROLE_FOR_KIND: dict[str, str] = {
     OrgKind.THIRD_PARTY: Role.EXPERT,
     OrgKind.LOCAL: Role.COUNTY,
 }
+
+# Session keys of the session clock (accounts.middleware): when the user signed in and when
+# the last request came, both in seconds since the epoch.
+SESSION_SIGNED_IN = "_signed_in"
+SESSION_LAST_SEEN = "_last_seen"

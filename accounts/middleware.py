@@ -10,10 +10,10 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse
 
+from accounts.constants import SESSION_LAST_SEEN as LAST_SEEN
+from accounts.constants import SESSION_SIGNED_IN as SIGNED_IN
 from accounts.constants import AuditAction
 
-LAST_SEEN = "_last_seen"
-SIGNED_IN = "_signed_in"
 # Writing the last request's time costs a session save; it is refreshed at most this often.
 TOUCH_EVERY = 60
 

@@ -19,6 +19,7 @@ from accounts import channels
 from accounts.constants import Role
 from accounts.models import EmailPreference, NoticeKind, Notification, Organisation, User
 from accounts.roles import is_auditor
+from core.queue import enqueue
 
 
 def notices_for(user):
@@ -101,18 +102,12 @@ def notify_many(notices: list[Notification]) -> list[Notification]:
 
 
 def _queue_emails(notice_ids: list[int]) -> None:
-    from accounts.tasks import send_notification_emails
-    from core.queue import enqueue
-
     # Broker down: kept and sent later; the notices also stay unsent until delivered.
-    enqueue(send_notification_emails, notice_ids)
+    enqueue("accounts.tasks.send_notification_emails", notice_ids)
 
 
 def _queue_email(notice_id: int) -> None:
-    from accounts.tasks import send_notification_email
-    from core.queue import enqueue
-
-    enqueue(send_notification_email, notice_id)
+    enqueue("accounts.tasks.send_notification_email", notice_id)
 
 
 def deliver_email(notice_id: int) -> bool:

@@ -9,6 +9,7 @@ import logging
 from celery import current_app as app
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from kombu.exceptions import KombuError, OperationalError
 
 from core.models import PendingTask
@@ -23,7 +24,13 @@ PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "i
 
 def enqueue(task, *args, **kwargs) -> bool:
     """Publish `task(*args, **kwargs)`; True when the broker took it (or it ran eagerly),
-    False when it was kept in the database to be sent later."""
+    False when it was kept in the database to be sent later. `task` is a task or its
+    registered name ("ledger.tasks.render_ledger_task"): a domain module names the task that
+    runs it, so it need not import the tasks module that imports it."""
+    if isinstance(task, str):
+        # A process that never imported the tasks module (a command, a page) has not
+        # registered its tasks yet: the name is also the task's import path.
+        task = app.tasks.get(task) or import_string(task)
     if app.conf.task_always_eager:
         task.apply(args=args, kwargs=kwargs)
         return True
