@@ -39,19 +39,6 @@ def flash_errors(request: HttpRequest, source) -> None:
         messages.error(request, message)
 
 
-def attach_errors(form, exc: ValidationError) -> None:
-    """Put a domain function's ValidationError on the form: each message beside its field
-    when the form has that field, the others at the top."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            target = name if name in form.fields else None
-            for message in errors:
-                form.add_error(target, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 def content_disposition(filename: str) -> str:
     """An attachment header that keeps a Chinese file name (RFC 6266 `filename*`)."""
     safe = "".join("_" if ch in UNSAFE_FILENAME_CHARS else ch for ch in filename)

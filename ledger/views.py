@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
-from core.views import attach_errors, bound_data, content_disposition, serve_file
+from core.forms import add_domain_errors
+from core.views import bound_data, content_disposition, serve_file
 from ledger.constants import LedgerScope, RenderStatus, SummaryStatus
 from ledger.forms import HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
 from ledger.models import HalfYearSummary, LedgerRender, QuarterlyReport
@@ -139,7 +140,7 @@ def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> H
                 correction_reason=form.cleaned_data.get("correction_reason", ""),
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             late = f"（逾期{report.days_late}天）" if report.days_late else ""
             messages.success(request, f"已报送{report.period_label}进展{late}。")
@@ -290,7 +291,7 @@ def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
         try:
             submit_half_year_summary(actor=request.user, summary=summary, data=form.cleaned_data)
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, f"已报送{summary.period_label}台账汇总。")
             return redirect("ledger:summaries")

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from core.views import attach_errors
+from core.forms import add_domain_errors
 from pilots import policy
 from reviews import bonus
 from reviews.forms import BonusForm
@@ -37,7 +37,7 @@ def bonus_page(request: HttpRequest) -> HttpResponse:
             try:
                 entry = bonus.award_points(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                attach_errors(form, exc)
+                add_domain_errors(form, exc)
             else:
                 messages.success(request, f"已为{entry.organisation.name}录入{entry.points}分。")
                 return redirect(f"{request.path}?year={entry.year}")

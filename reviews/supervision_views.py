@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.views import attach_errors, bound_data, flash_errors
+from core.forms import add_domain_errors
+from core.views import bound_data, flash_errors
 from pilots import policy
 from reviews import supervision
 from reviews.forms import DemandFormSet, InspectionForm
@@ -36,7 +37,7 @@ def inspection_create(request: HttpRequest, code: str) -> HttpResponse:
                 actor=request.user, pilot=pilot, demands=demands, **form.cleaned_data
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, "督察记录已保存，整改要求已通知责任单位。")
             return redirect(f"{pilot.get_absolute_url()}#supervision")
