@@ -58,9 +58,23 @@ _accounts = {
 TALLY = {"submitted": 0, "attempted": 0}
 
 
+# LOAD_HOSTS (base addresses separated by spaces, from bench/load/scaleout.py): the users are
+# spread over several instances of the application, each user on the next one in turn.
+HOSTS = os.environ.get("LOAD_HOSTS", "").split()
+_turns = {"host": 0}
+
+
 def _next_account(kind: str):
     with _lock:
         return next(_accounts[kind], None)
+
+
+def _next_host() -> str | None:
+    with _lock:
+        if not HOSTS:
+            return None
+        _turns["host"] += 1
+        return HOSTS[_turns["host"] % len(HOSTS)]
 
 
 def small_pdf() -> bytes:
@@ -122,6 +136,8 @@ class RegistryUser(HttpUser):
         if account is None:
             raise RuntimeError(f"no {self.kind} account left: give dataset.py more --accounts")
         self.account = account
+        if host := _next_host():
+            self.client.base_url = host
         username = account["username"] if isinstance(account, dict) else account
         self.codes: list[str] = []
         self.login(username)
