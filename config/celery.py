@@ -22,14 +22,16 @@ def _flush_pending_on_start(**kwargs):
 @signals.worker_ready.connect
 def _recover_interrupted_work(**kwargs):
     """Work a killed worker left behind never stays "running": job runs a dead process left
-    "运行中" are closed as failed, and PDF ledgers left "生成中" or "排队中" are queued again."""
+    "运行中" are closed as failed, PDF ledgers left "生成中" or "排队中" are queued again, and
+    Excel imports left "导入中" are marked failed (they wrote nothing) for the office to retry."""
     import logging
 
     from core.jobs import close_stale_runs
+    from ledger.imports.jobs import fail_stale_batches
     from ledger.pdf import requeue_stale_renders
 
     log = logging.getLogger(__name__)
-    for recover in (close_stale_runs, requeue_stale_renders):
+    for recover in (close_stale_runs, requeue_stale_renders, fail_stale_batches):
         try:
             recover()
         except Exception:

@@ -23,8 +23,45 @@ def _columns(model) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
+# Fields whose preparation for the database leaves a value of these types as it is (text,
+# whole numbers, yes/no): preparing each of thousands of values one by one cost more than
+# the database's work. Subclasses that prepare values their own way are not among them.
+_PLAIN_TYPES = {
+    models.Field.get_prep_value: (),
+    models.CharField.get_prep_value: (str,),
+    models.TextField.get_prep_value: (str,),
+    models.IntegerField.get_prep_value: (int,),
+    models.BooleanField.get_prep_value: (bool,),
+}
+
+
+def _plain_types(field: models.Field) -> tuple[type, ...]:
+    """The value types `field` sends to the database unchanged (and NULL), if any."""
+    if isinstance(field, models.ForeignKey):
+        target = field.target_field
+        if type(field).get_db_prep_save is not models.ForeignKey.get_db_prep_save:
+            return ()
+        return (int,) if isinstance(target, models.AutoField | models.BigAutoField) else ()
+    kind = type(field)
+    if kind.get_db_prep_save is not models.Field.get_db_prep_save or (
+        kind.get_db_prep_value
+        not in (models.Field.get_db_prep_value, models.IntegerField.get_db_prep_value)
+    ):
+        return ()
+    return _PLAIN_TYPES.get(kind.get_prep_value, ())
+
+
 def _values(field: models.Field, objs: Sequence[models.Model]) -> list:
-    return [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs]
+    plain = _plain_types(field)
+    attname, prep = field.attname, field.get_db_prep_save
+    values = []
+    for obj in objs:
+        value = getattr(obj, attname)
+        if plain and (value is None or type(value) in plain):
+            values.append(value)
+        else:
+            values.append(prep(value, connection))
+    return values
 
 
 def _insert(model, objs: Sequence[models.Model]) -> None:
@@ -75,18 +112,24 @@ def _copy_history(
 
 
 def insert_with_history(
-    model, objs: Sequence[models.Model], *, key_field: str, reason: str
+    model, objs: Sequence[models.Model], *, key_field: str, reason: str, user=None
 ) -> None:
     """Insert `objs` (new rows of `model`, unique by `key_field`) and one history row each
-    ("+", with `reason`), in two statements. Other databases than PostgreSQL and SQLite fall
-    back to simple-history's batched bulk_create_with_history."""
+    ("+", with `reason`, by `user` when given), in two statements. Other databases than
+    PostgreSQL and SQLite fall back to simple-history's batched bulk_create_with_history."""
     if not objs:
         return
     if connection.vendor not in ("postgresql", "sqlite"):
-        bulk_create_with_history(list(objs), model, default_change_reason=reason)
+        bulk_create_with_history(list(objs), model, default_user=user, default_change_reason=reason)
         return
     _insert(model, objs)
-    _copy_history(model, key_field, [getattr(o, key_field) for o in objs], reason=reason)
+    _copy_history(
+        model,
+        key_field,
+        [getattr(o, key_field) for o in objs],
+        reason=reason,
+        user_id=getattr(user, "pk", None),
+    )
 
 
 def update_with_history(

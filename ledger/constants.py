@@ -34,6 +34,11 @@ class ImportKind(models.TextChoices):
 class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", "待确认"
     FAILED = "failed", "校验未通过"
+    # Confirmed: the background job that writes the batch is queued or running.
+    QUEUED = "queued", "排队导入中"
+    RUNNING = "running", "导入中"
+    # The job stopped (an error, or its worker died) and wrote nothing: it may be retried.
+    APPLY_FAILED = "apply_failed", "导入失败"
     APPLIED = "applied", "已导入"
 
 

@@ -7,6 +7,7 @@ ledger.imports, which these views call and nothing else."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -18,19 +19,25 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.views import per_page
 from core.xlsx import XLSX_CONTENT_TYPE
 from ledger.constants import ImportKind, ImportStatus
 from ledger.imports.batches import (
-    apply_import,
+    CHECK_SHARE,
     can_import,
+    count_actions,
     preview_pilot_import,
     preview_plan_import,
 )
+from ledger.imports.jobs import fail_stale_batches, request_apply
 from ledger.models import ImportBatch, PlanItem, PlanTask, ReformPlan
 
 SAMPLE_PLAN = Path(__file__).resolve().parent / "data" / "xinfu-reform-plan-2018.xlsx"
 SAMPLE_PLAN_NAME = "改革实施方案导入样例（新府2018）.xlsx"
 RECENT_BATCHES = 20
+# The preview's rows may be filtered to one action.
+ROW_FILTERS = {"error": "有错误", "create": "新建", "update": "更新", "unchanged": "无变化"}
+RUNNING_STATES = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 class ImportForm(forms.Form):
@@ -71,29 +78,51 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 form.add_error("file", error["message"])
         else:
             return redirect("ledger:import_batch", pk=batch.pk)
-    batches = ImportBatch.objects.select_related("created_by")[:RECENT_BATCHES]
+    batches = ImportBatch.objects.select_related("created_by").defer("preview")[:RECENT_BATCHES]
     return render(request, "ledger/import/upload.html", {"form": form, "batches": batches})
 
 
 @login_required
 def import_batch(request: HttpRequest, pk: int) -> HttpResponse:
-    """The preview: what each row would do, every error with its row and column, and the
-    button to confirm when there is none."""
+    """The preview, summarised and paged: the rows by what they do, the errors first (each
+    with its row and column), a page of rows at a time, and the button to confirm when there
+    is no error. Once confirmed, the job's progress (the page reloads itself) and then its
+    result; a job whose worker died is shown failed, to be retried."""
     _require_importer(request)
-    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    if batch.status in RUNNING_STATES and fail_stale_batches(batch_pk=batch.pk):
+        batch.refresh_from_db()
+    batch = ImportBatch.objects.select_related("created_by").get(pk=batch.pk)
     rows = batch.preview or []
-    counts = {"create": 0, "update": 0, "unchanged": 0, "error": 0}
-    for row in rows:
-        counts[row.get("action", "error")] = counts.get(row.get("action", "error"), 0) + 1
+    counts = batch.counts or count_actions(rows)
+    show = request.GET.get("show", "")
+    if show in ROW_FILTERS:
+        rows = [row for row in rows if row.get("action") == show]
+    else:
+        show = ""
+        # Errors first, then the rows in the sheet's order.
+        rows = sorted(rows, key=lambda row: row.get("action") != "error")
+    size = per_page(request)
+    page = Paginator(rows, per_page=size).get_page(request.GET.get("page"))
+    errors = Paginator(batch.errors or [], per_page=size).get_page(request.GET.get("errors"))
+    query = urlencode({k: v for k, v in (("show", show), ("per_page", size)) if v})
     return render(
         request,
         "ledger/import/batch.html",
         {
             "batch": batch,
-            "rows": rows,
+            "page": page,
+            "errors_page": errors,
+            "query": query,
+            "show": show,
+            "show_label": ROW_FILTERS.get(show, ""),
+            "filters": ROW_FILTERS,
             "counts": counts,
             "is_plan": batch.kind == ImportKind.REFORM_PLAN,
             "can_apply": batch.status == ImportStatus.PREVIEWED and not batch.errors,
+            "can_retry": batch.status == ImportStatus.APPLY_FAILED and not batch.errors,
+            "running": batch.status in RUNNING_STATES,
+            "checking": batch.status == ImportStatus.RUNNING and batch.progress < CHECK_SHARE,
             "plan": _plan_of(batch),
         },
     )
@@ -115,19 +144,26 @@ def _plan_of(batch: ImportBatch) -> ReformPlan | None:
 @login_required
 @require_POST
 def import_apply(request: HttpRequest, pk: int) -> HttpResponse:
-    """Step 2: write the previewed batch, all rows or none."""
+    """Step 2: queue the previewed batch (or retry a failed job) for the background job that
+    writes it, all rows or none; its page shows the progress, then the result."""
     _require_importer(request)
-    batch = get_object_or_404(ImportBatch, pk=pk)
+    batch = get_object_or_404(ImportBatch.objects.defer("preview"), pk=pk)
     try:
-        batch = apply_import(actor=request.user, batch=batch)
+        request_apply(actor=request.user, batch=batch)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("ledger:import_batch", pk=pk)
+    # Where tasks run in-process the job has already ended.
+    batch = ImportBatch.objects.defer("preview").get(pk=pk)
     if batch.status == ImportStatus.APPLIED:
         messages.success(request, f"已导入“{batch.filename}”，共{batch.rows}行。")
         plan = _plan_of(batch)
         if plan is not None:
             return redirect("ledger:plan_detail", pk=plan.pk)
+    elif batch.status in RUNNING_STATES:
+        messages.success(request, f"已开始导入“{batch.filename}”，本页显示进度，完成后显示结果。")
+    elif batch.status == ImportStatus.APPLY_FAILED:
+        messages.error(request, "导入失败，未写入任何数据，请查看下方原因后重新导入。")
     else:
         messages.error(request, "重新校验未通过，未写入任何数据，请查看下方错误。")
     return redirect("ledger:import_batch", pk=pk)

@@ -266,7 +266,20 @@ class ImportBatch(models.Model):
     )
     created_at = models.DateTimeField("上传时间", auto_now_add=True)
     applied_at = models.DateTimeField("导入时间", null=True, blank=True)
-    history = HistoricalRecords()
+    # The preview's rows by action (create, update, unchanged, error), counted once.
+    counts = models.JSONField("预览统计", default=dict, blank=True)
+    # The background job that writes the batch: when it was queued and started (a job left
+    # queued or running longer than JOB_RUN_STALE_MINUTES lost its worker), how far it
+    # got, when it ended and why it failed.
+    queued_at = models.DateTimeField("排队时间", null=True, blank=True)
+    started_at = models.DateTimeField("开始导入时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
+    rows_done = models.PositiveIntegerField("已处理行数", default=0)
+    error = models.TextField("导入错误", blank=True)
+    # The preview (one line per row, megabytes for a big file) is not copied into every
+    # history row: it is the stored file's reading, which the file keeps.
+    history = HistoricalRecords(excluded_fields=["preview"])
 
     class Meta:
         verbose_name = "导入批次"

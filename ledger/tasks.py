@@ -20,3 +20,17 @@ def cleanup_old_renders_task(keep_days: int = 90, triggered_by: str = "定时任
 @shared_task(ignore_result=True)
 def render_ledgers_task(triggered_by: str = "定时任务") -> None:
     render_ledgers(triggered_by=triggered_by)
+
+
+@shared_task
+def apply_import_task(batch_id: int, actor_id: int) -> None:
+    from ledger.imports.jobs import run_queued_apply
+
+    run_queued_apply(batch_id, actor_id)
+
+
+@shared_task(ignore_result=True)
+def check_imported_pilots_task(pilot_ids: list[int], index: bool = True) -> None:
+    from ledger.imports.pilot_writes import check_imported_pilots
+
+    check_imported_pilots(pilot_ids, index=index)

@@ -9,10 +9,14 @@ Both run in two steps, as NetBox's bulk import does:
    validate every row. They return an ImportBatch holding a preview of what would change and
    every error, in Chinese, with its row number and column header ("第5行「结束日期」：日期
    格式不正确"). A file that is no workbook is refused with a message and is not kept.
-2. `apply_import` writes a previewed batch without errors: in one transaction it reads the
-   stored file again, validates it again against the data as it is now (rows locked), and
-   either writes every row — with history by the acting user and the batch as the reason,
-   "Excel导入（批次#12）" — or, if any row fails now, nothing at all.
+2. Applying writes a previewed batch without errors: in one transaction it reads the
+   stored file again (through the storage), validates it again against the data as it is
+   now (rows locked), and either writes every row — with history by the acting user and the
+   batch as the reason, "Excel导入（批次#12）" — or, if any row fails now, nothing at all.
+   The pages queue it as a background job (`request_apply`, `jobs`) whose progress the
+   batch's page shows; the management commands run it at once (`apply_import`). New pilots
+   are written set-based (core.bulk); their overlap check (R1.3) follows as a job of its own
+   once they are committed.
 
 The pilots' layout is the ledger export's (ledger.exports): export, edit, import again. A row
 whose 试点编号 exists updates that pilot through `pilots.services.correct_ledger_pilot`, the
@@ -35,7 +39,8 @@ name or short name; unknown units are reported, never created.
 
 Modules, by concept: `files` (reading and checking the upload), `cells` (a cell's value),
 `directory` (units by name), `results` (errors, a validation's result, the history reason),
-`batches` (an ImportBatch from preview to apply), `pilot_columns`, `pilot_rows` and
+`batches` (an ImportBatch from preview to apply), `jobs` (the apply as a background job, lost
+jobs), `progress` (the job's progress, readable while it writes), `pilot_columns`, `pilot_rows` and
 `pilot_writes` (the ledger's pilots: their columns, rows checked, rows written), and `plans`
 (reform implementation plans).
 """
@@ -47,6 +52,7 @@ from ledger.imports.batches import (
     preview_plan_import,
 )
 from ledger.imports.files import FileRejected, read_sheet
+from ledger.imports.jobs import fail_stale_batches, request_apply, run_queued_apply
 from ledger.imports.plans import PLAN_HEADERS, PLAN_INFO_FIELDS, PLAN_INFO_SHEET, PLAN_SHEET
 from ledger.imports.results import IMPORT_REASON, batch_reason
 
@@ -60,7 +66,10 @@ __all__ = [
     "apply_import",
     "batch_reason",
     "can_import",
+    "fail_stale_batches",
     "preview_pilot_import",
     "preview_plan_import",
     "read_sheet",
+    "request_apply",
+    "run_queued_apply",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,8 @@ from pilots.validators import validate_doc_number
 
 # Pilots are looked up and locked this many codes at a time.
 LOOKUP_CHUNK = 500
+# How often (in rows) the check reports its progress.
+PROGRESS_EVERY = 500
 # A quarter as written in 最新进展季度: 2026年第1季度, 2026Q1, 2026-Q1.
 _QUARTER = re.compile(
     r"^(\d{4})\s*年?\s*第?\s*([1-4一二三四])\s*季度$|^(\d{4})\s*[-\s]?[Qq]([1-4])$"
@@ -128,8 +131,15 @@ def _existing_pilots(codes: list[str], *, lock: bool) -> dict[str, Pilot]:
     return found
 
 
-def validate_pilot_workbook(data: bytes, *, filename: str = "", lock: bool = False) -> Result:
-    """Every row of a ledger workbook checked; `items` holds a PilotRow per valid row."""
+def validate_pilot_workbook(
+    data: bytes,
+    *,
+    filename: str = "",
+    lock: bool = False,
+    on_rows: Callable[[int], None] = lambda done: None,
+) -> Result:
+    """Every row of a ledger workbook checked; `items` holds a PilotRow per valid row.
+    `on_rows(n)` is told every PROGRESS_EVERY rows how many are checked."""
     rows = read_sheet(data)
     header, columns = locate_header(rows, PILOT_HEADERS, PILOT_REQUIRED_HEADERS, C_NAME)
     body = list(data_rows(rows, header))
@@ -150,7 +160,9 @@ def validate_pilot_workbook(data: bytes, *, filename: str = "", lock: bool = Fal
     today = timezone.localdate()
     first_row_of: dict[str, int] = {}
 
-    for (number, cells), code in zip(body, codes, strict=True):
+    for done, ((number, cells), code) in enumerate(zip(body, codes, strict=True)):
+        if done and done % PROGRESS_EVERY == 0:
+            on_rows(done)
         checker = _PilotRowChecker(number, cells, value, directory, today)
         if code:
             if code in first_row_of:

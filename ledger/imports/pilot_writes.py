@@ -1,22 +1,26 @@
-"""Writing a ledger workbook's valid rows: new pilots in bulk with their history, regions and
-latest report, existing pilots through the office's corrections, and the overlap index kept
-in step after commit."""
+"""Writing a ledger workbook's valid rows: new pilots set-based with their history, regions
+and latest report, existing pilots through the office's corrections; the overlap check (R1.3)
+of the new pilots follows once the rows are committed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
-from accounts.models import Organisation
+from core.bulk import insert_rows, insert_with_history
 from ledger.imports.pilot_columns import FIELD_COLUMNS
 from ledger.imports.pilot_rows import LOOKUP_CHUNK, PilotRow
 from ledger.imports.results import RowsRefused, row_error
 from ledger.models import QuarterlyReport
 from pilots.codes import parse_code, reserve_codes, year_prefix
 from pilots.models import Pilot
+
+# How often (in rows) the corrections of existing pilots report their progress.
+PROGRESS_EVERY = 100
 
 
 def _assign_codes(rows: list[PilotRow]) -> None:
@@ -49,74 +53,139 @@ def _assign_codes(rows: list[PilotRow]) -> None:
             row.code = code
 
 
-def write_pilots(actor, rows: list[PilotRow], *, reason: str) -> None:
-    """Create and update the pilots of valid rows (inside apply_import's transaction).
+def write_pilots(
+    actor,
+    rows: list[PilotRow],
+    *,
+    reason: str,
+    on_rows: Callable[[int], None] = lambda done: None,
+) -> list[int]:
+    """Create and update the pilots of valid rows (inside the apply's transaction); returns
+    the new pilots' ids. `on_rows(n)` is told how many rows are written so far.
 
-    New pilots are written in bulk, each with its creation record (by the actor, with the
-    batch's reason) and the snapshot of its regions on that record, as simple-history keeps
-    it for a save through the ORM. An existing pilot is changed only through the domain
-    function the office's corrections go through (`pilots.services.correct_ledger_pilot`),
-    which checks the change again and writes it to history with the batch's reason; rows it
-    refuses are raised together as RowsRefused."""
+    New pilots are written set-based (core.bulk: a fixed number of statements per 500 rows),
+    each with its creation record (by the actor, with the batch's reason) and the snapshot of
+    its regions on that record, as simple-history keeps it for a save through the ORM. An
+    existing pilot is changed only through the domain function the office's corrections go
+    through (`pilots.services.correct_ledger_pilot`), which checks the change again and
+    writes it to history with the batch's reason; rows it refuses are raised together as
+    RowsRefused."""
     from pilots.services import correct_ledger_pilot
 
     new = [row for row in rows if row.existing is None]
+    new_ids: list[int] = []
+    done = 0
     if new:
-        _assign_codes(new)
-        pilots = bulk_create_with_history(
-            [
-                Pilot(code=row.code, applicant=row.values["lead_department"], **row.values)
-                for row in new
-            ],
-            Pilot,
-            batch_size=LOOKUP_CHUNK,
-            default_user=actor,
-            default_change_reason=reason,
+        new_ids = _create_pilots(actor, new, reason=reason)
+        done = len(new)
+        on_rows(done)
+    refused: list[dict] = []
+    for row in rows:
+        if row.existing is None:
+            continue
+        done += 1
+        if row.changed or row.regions_changed:
+            try:
+                correct_ledger_pilot(
+                    actor=actor,
+                    pilot=row.existing,
+                    data={name: row.values[name] for name in row.changed},
+                    regions=row.regions if row.regions_changed else None,
+                    reason=reason,
+                )
+            except ValidationError as exc:
+                refused.extend(_domain_errors(row.row, exc))
+        if done % PROGRESS_EVERY == 0:
+            on_rows(done)
+    if refused:
+        raise RowsRefused(refused)
+    on_rows(len(rows))
+    return new_ids
+
+
+def _create_pilots(actor, new: list[PilotRow], *, reason: str) -> list[int]:
+    """The new pilots, their creation records, regions (with their snapshot on the creation
+    record) and latest reports: set-based, whatever the number of rows."""
+    _assign_codes(new)
+    now = timezone.now()
+    insert_with_history(
+        Pilot,
+        [
+            Pilot(
+                code=row.code,
+                applicant=row.values["lead_department"],
+                created_at=now,
+                updated_at=now,
+                **row.values,
+            )
+            for row in new
+        ],
+        key_field="code",
+        reason=reason,
+        user=actor,
+    )
+    codes = [row.code for row in new]
+    ids: dict[str, int] = {}
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        ids.update(
+            Pilot.objects.filter(code__in=codes[start : start + LOOKUP_CHUNK]).values_list(
+                "code", "pk"
+            )
         )
-        _write_regions(pilots, [row.regions for row in new])
-        reports = [
+    pilot_ids = [ids[code] for code in codes]
+    through = Pilot.regions.through
+    insert_rows(
+        through,
+        [
+            through(pilot_id=pk, organisation_id=org.pk)
+            for pk, row in zip(pilot_ids, new, strict=True)
+            for org in row.regions
+        ],
+    )
+    _snapshot_regions(pilot_ids)
+    insert_with_history(
+        QuarterlyReport,
+        [
             QuarterlyReport(
-                pilot=pilot,
+                pilot_id=pk,
                 year=row.report.year,
                 quarter=row.report.quarter,
                 progress=row.report.progress,
                 due_date=row.report.due_date,
                 days_late=row.report.days_late,
-                organisation=pilot.lead_department,
+                organisation=row.values["lead_department"],
                 submitted_by=actor,
+                submitted_at=now,
             )
-            for row, pilot in zip(new, pilots, strict=True)
+            for pk, row in zip(pilot_ids, new, strict=True)
             if row.report
-        ]
-        if reports:
-            bulk_create_with_history(
-                reports,
-                QuarterlyReport,
-                batch_size=LOOKUP_CHUNK,
-                default_user=actor,
-                default_change_reason=reason,
-            )
-        pilot_ids = [p.pk for p in pilots]
-        transaction.on_commit(lambda: _reindex(pilot_ids))
-        from pilots import overlap  # R1.3 on import: flag once the reindex above has run
+        ],
+        key_field="pilot_id",  # a new pilot has no other report
+        reason=reason,
+        user=actor,
+    )
+    return pilot_ids
 
-        overlap.check_ids_on_commit(pilot_ids)
-    refused: list[dict] = []
-    for row in rows:
-        if row.existing is None or not (row.changed or row.regions_changed):
-            continue
-        try:
-            correct_ledger_pilot(
-                actor=actor,
-                pilot=row.existing,
-                data={name: row.values[name] for name in row.changed},
-                regions=row.regions if row.regions_changed else None,
-                reason=reason,
-            )
-        except ValidationError as exc:
-            refused.extend(_domain_errors(row.row, exc))
-    if refused:
-        raise RowsRefused(refused)
+
+def _snapshot_regions(pilot_ids: list[int]) -> None:
+    """The new pilots' regions as simple-history keeps them on each creation record (rows
+    written in bulk send no m2m signal for it to catch): copied from the through rows, one
+    statement per 500 pilots."""
+    through = Pilot.regions.through
+    historical = Pilot.history.model
+    snapshot = apps.get_model("pilots", f"{historical.__name__}_regions")
+    q = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {q(snapshot._meta.db_table)} (history_id, id, pilot_id, organisation_id) "
+        f"SELECT h.{q('history_id')}, t.id, t.pilot_id, t.organisation_id "
+        f"FROM {q(through._meta.db_table)} t JOIN {q(historical._meta.db_table)} h "
+        "ON h.id = t.pilot_id AND h.history_type = '+' "
+        "WHERE t.pilot_id IN ({})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(pilot_ids), LOOKUP_CHUNK):
+            chunk = pilot_ids[start : start + LOOKUP_CHUNK]
+            cursor.execute(sql.format(", ".join(["%s"] * len(chunk))), chunk)
 
 
 def _domain_errors(row: int, exc: ValidationError) -> list[dict]:
@@ -130,60 +199,39 @@ def _domain_errors(row: int, exc: ValidationError) -> list[dict]:
     ]
 
 
-def _write_regions(pilots: list[Pilot], regions: list[list[Organisation]]) -> None:
-    """The new pilots' regions as bulk through rows, and their snapshot on each pilot's
-    creation record (bulk rows send no m2m signal for simple-history to catch)."""
-    through = Pilot.regions.through
-    links = through.objects.bulk_create(
-        [
-            through(pilot_id=pilot.pk, organisation_id=org.pk)
-            for pilot, orgs in zip(pilots, regions, strict=True)
-            for org in orgs
-        ],
-        batch_size=LOOKUP_CHUNK * 2,
-    )
-    if not links:
-        return
-    historical = Pilot.history.model
-    snapshot = apps.get_model("pilots", f"{historical.__name__}_regions")
-    history_ids: dict[int, int] = {}
-    ids = [p.pk for p in pilots]
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        history_ids.update(
-            historical.objects.filter(
-                id__in=ids[start : start + LOOKUP_CHUNK], history_type="+"
-            ).values_list("id", "history_id")
-        )
-    snapshot.objects.bulk_create(
-        [
-            snapshot(
-                history_id=history_ids[link.pilot_id],
-                id=link.pk,
-                pilot_id=link.pilot_id,
-                organisation_id=link.organisation_id,
-            )
-            for link in links
-        ],
-        batch_size=LOOKUP_CHUNK * 2,
-    )
-
-
 # Indexing one pilot costs about as much as rebuilding the index for this many pilots
 # (measured: index_pilot about 17 ms a pilot, overlap.reindex_all about 0.5 ms a pilot).
 REINDEX_COST_RATIO = 35
 
 
-def _reindex(pilot_ids: list[int]) -> None:
-    """Keep the overlap index (R1.3) in step with the imported pilots' text, after commit:
-    one by one in a single transaction for a few, else by the set-based rebuild when that is
-    cheaper (a large import)."""
+# The overlap check after an import takes this many pilots per task (well under a task's time
+# limit even when every pilot has many candidates); the rest are queued as further tasks.
+CHECK_CHUNK = 500
+
+
+def check_imported_pilots(pilot_ids: list[int], *, index: bool = True) -> int:
+    """R1.3 for the pilots an import created, once they are committed: the overlap index
+    brought in step with their text — one by one for a few, by the set-based rebuild when
+    that is cheaper (a large import) — then each checked against the library, CHECK_CHUNK
+    pilots here and the rest queued as tasks of their own. Returns the number of flags
+    recorded here. Run by the import's job after its commit, never inside the import's
+    transaction."""
     from pilots import overlap
 
-    if len(pilot_ids) * REINDEX_COST_RATIO > Pilot.objects.count():
+    if not pilot_ids:
+        return 0
+    if index and len(pilot_ids) * REINDEX_COST_RATIO > Pilot.objects.count():
         overlap.reindex_all()
-        return
-    with transaction.atomic():
-        for pilot in Pilot.objects.filter(pk__in=pilot_ids).only(
-            "pk", "name", "goal", "measures", "scope", "kind", "origin"
-        ):
-            overlap.index_pilot(pilot)
+    elif index:
+        with transaction.atomic():
+            for pilot in Pilot.objects.filter(pk__in=pilot_ids).only(
+                "pk", "name", "goal", "measures", "scope", "kind", "origin"
+            ):
+                overlap.index_pilot(pilot)
+    head, rest = list(pilot_ids[:CHECK_CHUNK]), list(pilot_ids[CHECK_CHUNK:])
+    flagged = overlap.check_pilots(head, index=False)
+    if rest:
+        from ledger.imports.jobs import queue_overlap_check
+
+        queue_overlap_check(rest, index=False)
+    return flagged

@@ -57,7 +57,7 @@ class ImportCommand(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from exc
         if batch.status != ImportStatus.APPLIED:
             self.report(batch)
-            raise CommandError("导入时重新校验未通过，未写入任何数据。")
+            raise CommandError(batch.error or "导入时重新校验未通过，未写入任何数据。")
         self.stdout.write(self.style.SUCCESS(f"已导入（批次 {batch.pk}）。"))
 
     def report(self, batch) -> None:
