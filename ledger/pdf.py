@@ -6,7 +6,8 @@ quarter, printed as an official landscape A4 document and stored as a private fi
   row QUEUED and the request successful;
 - `render_ledger` does the work, in a worker (or in-process when tasks run eagerly): it
   prints templates/pdf/ledger.html with WeasyPrint, fetching nothing but the product's
-  static files, and files the PDF through the row's FileField under MEDIA_ROOT.
+  static files, and files the PDF through the row's FileField in the private storage
+  (MEDIA_ROOT, or the S3 bucket every host reads: the web side need not be this machine).
 
 Only ledger pilots are printed (R2.3: a pilot that was never filed and confirmed is not in
 the ledger), with the columns of `selectors.LEDGER_HEADERS`, some merged to fit the page.
@@ -19,15 +20,21 @@ no page is half empty. The parts are joined with pypdf, and the footer ("第 X �
 is stamped onto the joined pages from a blank document of as many numbered pages, laid out
 by WeasyPrint with the same page rules: numbers run on across parts and the total is right.
 A ledger that fits in one part is printed in one pass with its footer.
+
+The parts are printed side by side, one worker process per core (LEDGER_PDF_PROCESSES; 1
+prints them one after the other here): their page breaks are planned first and checked
+after, so that the pages are those printed part after part (`ledger.pdf_parts`). The
+workers get HTML and texts, never a database connection. The file is written to a local
+temporary folder first, then saved through the FileField, wherever the storage keeps it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +50,12 @@ from django.utils import timezone
 from accounts.constants import Role
 from core.dates import format_cn_date, format_cn_quarter
 from core.history import save_with_history
+from ledger import pdf_parts
 from ledger.constants import LedgerScope, RenderStatus
 from ledger.models import LedgerRender
+from ledger.pdf_parts import write_part
 from ledger.selectors import LEDGER_HEADERS, annotate_ledger, ledger_row
 from pilots import policy
-from pilots.documents import STATIC_DIR, static_only_fetcher
 from pilots.models import Pilot
 
 logger = logging.getLogger(__name__)
@@ -122,11 +130,10 @@ def request_render(*, actor, scope: str, department=None, year: int, quarter: in
 
 def _enqueue(render_id: int) -> None:
     from core.queue import enqueue
-    from ledger.tasks import render_ledger_task
 
     # Pages never need the broker: when it is down the row stays QUEUED and the task is
     # kept in the database, sent when the broker is back.
-    if not enqueue(render_ledger_task, render_id):
+    if not enqueue("ledger.tasks.render_ledger_task", render_id):
         logger.warning("PDF台账 %s 未能加入队列（消息队列不可用），将在恢复后补发", render_id)
 
 
@@ -286,126 +293,90 @@ def _context(render: LedgerRender, count: int) -> dict:
     }
 
 
-def _html_document(html: str):
-    from weasyprint import HTML
-
-    return HTML(
-        string=html, base_url=STATIC_DIR.resolve().as_uri() + "/", url_fetcher=static_only_fetcher()
-    )
-
-
-def write_part(html: str, path: Path, *, keep_last_page: bool = True) -> tuple[int, int]:
-    """Lay out one HTML document and write it to `path`; returns (pages written, rows left
-    over). With keep_last_page=False (a part that more rows follow) the last, partly filled
-    page is left out and the table rows it held are counted as left over, to open the next
-    part: so parts join without a half-empty page between them.
-
-    Python's cyclic garbage collector is paused meanwhile: the layout is hundreds of
-    thousands of live objects, which every full collection walks again, so collections grow
-    with the document and took half the time of a 1,000-row ledger in one pass, for no
-    memory saved (the layout is alive until written). It runs once the layout is dropped."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        document = _html_document(html).render()
-        pages, left_over = document.pages, 0
-        if not keep_last_page and len(pages) > 1:
-            left_over = _rows_on(pages[-1])
-            if left_over:
-                pages = pages[:-1]
-        document.copy(pages).write_pdf(str(path))
-        written = len(pages)
-        del document, pages
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.collect()
-    return written, left_over
-
-
-def _rows_on(page) -> int:
-    """The table body rows laid out on a page (0 when WeasyPrint's page tree, which is not
-    public API, cannot be read: the part then keeps its last page)."""
-    from weasyprint.formatting_structure.boxes import TableRowGroupBox
-
-    box = getattr(page, "_page_box", None)
-    if box is None:
-        return 0
-    return sum(
-        len(group.children)
-        for group in box.descendants()
-        if isinstance(group, TableRowGroupBox) and not (group.is_header or group.is_footer)
-    )
-
-
-def _stamp(parts: Sequence[Path], stamp: Path, out: Path, *, metadata: dict) -> None:
-    """Join the parts, then lay page i of `stamp` (its footer) over page i of the result."""
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    for part in parts:
-        writer.append(str(part), import_outline=False)
-    stamps = PdfReader(str(stamp))
-    for page, footer in zip(writer.pages, stamps.pages, strict=True):
-        page.merge_page(footer)
-        page.compress_content_streams()
-    writer.add_metadata(metadata)
-    with open(out, "wb") as fh:
-        writer.write(fh)
-
-
 def print_ledger(
     render: LedgerRender,
     out: Path,
     *,
     part_rows: int | None = None,
+    processes: int | None = None,
     on_progress: Callable[[int], None] = lambda percent: None,
 ) -> tuple[int, int]:
     """Print the ledger of `render` to the file `out`; returns (rows, pages). Queries: one
-    for the ids, then two per part (the rows with their latest report, their regions)."""
+    for the ids, then two per PART_ROWS rows (the rows with their latest report, their
+    regions). A ledger of more than one part is printed by `processes` worker processes
+    (LEDGER_PDF_PROCESSES, by default one per core; 1 prints in this process)."""
     part_rows = part_rows or PART_ROWS
     ids = list(ledger_pilots(render).order_by("code").values_list("pk", flat=True))
     context = _context(render, len(ids))
-    on_progress(2)
+    processes = processes or pdf_parts.process_count()
+    with ExitStack() as stack:
+        workers = None
+        if processes > 1 and len(ids) > part_rows:
+            # started now, while the rows are read
+            workers = stack.enter_context(pdf_parts.pool(processes))
+        on_progress(2)
+        return _print(render, ids, context, out, part_rows, (workers, processes), on_progress)
 
-    def part_html(start: int, stop: int, **flags) -> str:
-        chunk = ids[start:stop]
-        by_pk = {p.pk: p for p in annotate_ledger(Pilot.objects.filter(pk__in=chunk))}
-        lines = [ledger_line(start + n + 1, by_pk[pk]) for n, pk in enumerate(chunk)]
+
+def _print(render, ids, context, out: Path, part_rows: int, pool, on_progress):
+    def html(lines: Sequence[LedgerLine], **flags) -> str:
         return render_to_string(TEMPLATE, {**context, "lines": lines, **flags})
 
+    lines: list[LedgerLine] = []
+    for start in range(0, len(ids), part_rows):
+        chunk = ids[start : start + part_rows]
+        by_pk = {p.pk: p for p in annotate_ledger(Pilot.objects.filter(pk__in=chunk))}
+        lines += [ledger_line(start + n + 1, by_pk[pk]) for n, pk in enumerate(chunk)]
+
     if len(ids) <= part_rows:
-        html = part_html(0, len(ids), first_part=True, numbered=True)
-        pages, _ = write_part(html, out)
+        pages, _ = write_part(html(lines, first_part=True, numbered=True), out)
         on_progress(_PARTS_SHARE)
         return len(ids), pages
 
+    metadata = {"/Title": context["title"], "/Author": context["issuer"]}
+    metadata["/Creator"] = "改革试点台账"
+    workers, processes = pool
+    if workers is not None:
+        pages = pdf_parts.print_on_every_core(
+            lines,
+            html,
+            out,
+            part_rows=part_rows,
+            workers=workers,
+            processes=processes,
+            on_progress=on_progress,
+            metadata=metadata,
+            share=_PARTS_SHARE,
+        )
+        if pages:
+            return len(ids), pages
+        logger.warning("PDF台账 %s 的分页与预估不一致，改为逐部分生成", render.pk)
+    return len(ids), _print_in_sequence(lines, html, out, part_rows, on_progress, metadata)
+
+
+def _print_in_sequence(lines, html, out: Path, part_rows: int, on_progress, metadata) -> int:
+    """Part after part in this process: each part's partly filled last page is left out and
+    its rows open the next part."""
     with tempfile.TemporaryDirectory(prefix="ledger-pdf-") as tmp:
         parts: list[Path] = []
         pages = start = 0
-        while start < len(ids):
-            stop = min(start + part_rows, len(ids))
-            html = part_html(start, stop, first_part=start == 0)
+        while start < len(lines):
+            stop = min(start + part_rows, len(lines))
             path = Path(tmp) / f"part-{len(parts):04d}.pdf"
-            written, left_over = write_part(html, path, keep_last_page=stop == len(ids))
-            del html
+            written, left_over = write_part(
+                html(lines[start:stop], first_part=start == 0),
+                path,
+                keep_last_page=stop == len(lines),
+            )
             parts.append(path)
             pages += written
             start = stop - left_over  # the rows of a dropped last page open the next part
-            on_progress(2 + (_PARTS_SHARE - 6) * start // len(ids))
-        stamp = Path(tmp) / "stamp.pdf"
-        write_part(
-            render_to_string(TEMPLATE, {**context, "stamp_pages": range(pages), "numbered": True}),
-            stamp,
-        )
+            on_progress(2 + (_PARTS_SHARE - 6) * start // len(lines))
+        footer = Path(tmp) / "stamp.pdf"
+        write_part(html([], stamp_pages=range(pages), numbered=True), footer)
         on_progress(_PARTS_SHARE)
-        metadata = {
-            "/Title": context["title"],
-            "/Author": context["issuer"],
-            "/Creator": "改革试点台账",
-        }
-        _stamp(parts, stamp, out, metadata=metadata)
-    return len(ids), pages
+        pdf_parts.stamp(parts, footer, out, metadata=metadata)
+    return pages
 
 
 def _set_progress(render_id: int, percent: int) -> None:

@@ -159,13 +159,13 @@ def table_document():
 
 
 def test_weasyprint_pages_still_hold_their_box_tree(table_document):
-    """ledger/pdf.py (_rows_on) reads `page._page_box.descendants()`, not public API: a
+    """ledger/pdf_parts.py (rows_on) reads `page._page_box.descendants()`, not public API: a
     ledger part that more rows follow then drops its last, half-filled page."""
     pages = table_document.pages
     assert len(pages) > 1, "the test table should take several pages"
     for page in pages:
         assert hasattr(page, "_page_box"), (
-            "WeasyPrint: Page no longer has `_page_box`; ledger/pdf.py _rows_on reads it"
+            "WeasyPrint: Page no longer has `_page_box`; ledger/pdf_parts.py rows_on reads it"
         )
         assert callable(getattr(page._page_box, "descendants", None)), (
             "WeasyPrint: page boxes no longer have descendants(); ledger/pdf.py walks them"
@@ -186,7 +186,7 @@ def test_weasyprint_table_row_groups_still_tell_header_and_footer_apart(table_do
     assert groups, "WeasyPrint: no TableRowGroupBox in a laid-out table; ledger/pdf.py counts them"
     for attribute in ("is_header", "is_footer", "children"):
         assert all(hasattr(g, attribute) for g in groups), (
-            f"WeasyPrint: TableRowGroupBox lost `{attribute}`; ledger/pdf.py _rows_on reads it"
+            f"WeasyPrint: TableRowGroupBox lost `{attribute}`; ledger/pdf_parts.py rows_on reads it"
         )
     assert any(g.is_header for g in groups) and any(g.is_footer for g in groups), (
         "WeasyPrint: thead/tfoot are no longer marked is_header/is_footer on their row groups"
@@ -196,9 +196,9 @@ def test_weasyprint_table_row_groups_still_tell_header_and_footer_apart(table_do
 def test_weasyprint_rows_counted_per_page_add_up_to_the_table(table_document):
     """What ledger/pdf.py makes of those internals: the body rows of every page, and a copy of
     the document without its last page (Document.copy)."""
-    from ledger.pdf import _rows_on
+    from ledger.pdf_parts import rows_on
 
-    counts = [_rows_on(page) for page in table_document.pages]
+    counts = [rows_on(page) for page in table_document.pages]
     assert sum(counts) == ROWS and all(counts), (
         f"WeasyPrint: body rows per page {counts} do not add up to the table's {ROWS}"
     )

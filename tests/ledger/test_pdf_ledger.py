@@ -218,12 +218,14 @@ def test_a_ledger_in_parts_numbers_its_pages_continuously(many, monkeypatch):
     assert any("CJK" in name or "Noto" in name for name in _embedded_fonts(render))
 
 
-def test_parts_longer_than_a_page_join_without_half_empty_pages(many, monkeypatch):
+def test_parts_longer_than_a_page_join_without_half_empty_pages(many, monkeypatch, settings):
     # Given the ledger printed in one pass
     whole = _render()
     assert whole.pages >= 3
-    # When it is printed in parts of more than a page (each part's unfilled last page is
-    # left out and its rows open the next part)
+    # When it is printed in parts of more than a page, part after part in one process (each
+    # part's unfilled last page is left out and its rows open the next part; the parts
+    # printed on every core are tests/ledger/test_pdf_on_every_core.py)
+    settings.LEDGER_PDF_PROCESSES = 1
     monkeypatch.setattr(pdf, "PART_ROWS", 25)
     left_over = []
 

@@ -138,7 +138,9 @@ def test_a_requeued_render_goes_through_the_queue_that_survives_a_broker_outage(
 
     sent: list[tuple] = []
     monkeypatch.setattr(pdf, "_enqueue", ENQUEUE)
-    monkeypatch.setattr(queue, "enqueue", lambda task, *args, **kw: sent.append((task.name, args)))
+    monkeypatch.setattr(
+        queue, "enqueue", lambda task, *args, **kw: sent.append((getattr(task, "name", task), args))
+    )
     _minutes_later(time_machine, django_settings.LEDGER_RENDER_STALE_MINUTES + 1)
 
     with django_capture_on_commit_callbacks(execute=True):
