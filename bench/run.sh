@@ -16,16 +16,17 @@ BASE="${URL%/*}"
 PY=.venv/bin/python
 OUT="${BENCH_OUT:-var/bench}"
 if [[ "${BENCH_SMALL:-}" == 1 ]]; then
-    PAGES=(--pilots 300 --small 100 --repeat 3)
+    PAGES=(--pilots 300 --small 100 --repeat 3 --search-pilots 500)
     OVERLAP=(--sizes 400 --pairs 20 --baseline-queries 5)
-    PDF=(--sizes 40 --naive-sizes 40 --single-sizes)
+    PDF=(--sizes 40 --compare-sizes 40 --part-rows 10)
     EXCEL=(--export-rows 300 --import-rows 100 --engines ours openpyxl_normal)
     JOBS=(--pilots 400 --baseline-every 4)
 else
     PAGES=()
     OVERLAP=()
-    # The naive document takes minutes beyond a few thousand rows: compared at 2,000.
-    PDF=(--sizes 2000 --naive-sizes 2000 --single-sizes)
+    # One document of the whole table takes minutes beyond a few thousand rows: compared at
+    # 2,000; 10,000 rows on every core alone, for its time and memory.
+    PDF=(--sizes 2000 10000 --compare-sizes 2000)
     # openpyxl's write-only mode (an earlier writer) and XlsxWriter are left to excel_bench.py.
     EXCEL=(--export-rows 50000 --engines rows_only ours openpyxl_normal)
     # The per-pilot baseline checks one pilot in ten, its time scaled up (bench/jobs_bench.py).

@@ -16,6 +16,7 @@ from pilots.models import (
     Pilot,
     Reminder,
 )
+from pilots.search import search_pilots
 
 
 class MilestoneInline(admin.TabularInline):
@@ -63,6 +64,10 @@ class PilotAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         # The access policy decides here too: a staff account sees only what it may see.
         return super().get_queryset(request).restrict(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The pilot list's own search (pilots.search), served by the same indexes.
+        return search_pilots(queryset, search_term), False
 
     @admin.display(description="试点方案")
     def plan_file(self, obj):

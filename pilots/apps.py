@@ -14,7 +14,7 @@ class PilotsConfig(AppConfig):
         from pilots.constants import DeadlineKind, JobName
         from pilots.panels import Panel, register_panel
         from pilots.policy import hide_links_to_unseen_pilots
-        from pilots.term_views import term_panel
+        from pilots.term_views import TERM_EXISTS, term_panel
 
         if hide_links_to_unseen_pilots not in LINK_GUARDS:
             LINK_GUARDS.append(hide_links_to_unseen_pilots)
@@ -52,7 +52,7 @@ class PilotsConfig(AppConfig):
             },
             kinds=dict(DeadlineKind.choices),
         )
-        register_panel(Panel("term", "pilots/term/_panel.html", term_panel, 20))
+        register_panel(Panel("term", "pilots/term/_panel.html", term_panel, 20, exists=TERM_EXISTS))
         # The jobs' beat schedules, declared once in config/schedule.py, after every migrate.
         post_migrate.connect(_install_schedules, sender=self, dispatch_uid="pilots-schedules")
 

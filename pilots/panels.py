@@ -6,12 +6,17 @@ application record and the history); the apps built on the pilots add their pane
 their evaluations, promotion and supervision; and the screening page takes the experts'
 scores from the reviews. A panel is a template and a function giving its
 context from the user, the pilot and the user's access to it (`policy.PilotAccess`, computed
-once for the request and shared by every panel)."""
+once for the request and shared by every panel).
+
+A panel may also name the records it reads as `exists`: name → a function building an
+`Exists(…OuterRef("pk")…)`. The pilot page fetches the pilot with every panel's annotations in
+one query, and a panel skips the query of records the pilot has none of (`has_rows`); the
+page's query count then depends on what the pilot has, never on how many of each."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PILOT_PAGE = "pilot"
 SCREENING_PAGE = "screening"
@@ -25,6 +30,7 @@ class Panel:
     context: Callable[..., dict]
     order: int = 50
     page: str = PILOT_PAGE
+    exists: dict[str, Callable] = field(default_factory=dict)
 
 
 PANELS: dict[str, Panel] = {}
@@ -32,6 +38,22 @@ PANELS: dict[str, Panel] = {}
 
 def register_panel(panel: Panel) -> None:
     PANELS[panel.name] = panel
+
+
+def panel_exists(page: str = PILOT_PAGE) -> dict[str, Callable]:
+    """Every panel's `exists` annotations of `page` (name → builder), to fetch with the pilot."""
+    return {
+        name: build
+        for panel in PANELS.values()
+        if panel.page == page
+        for name, build in panel.exists.items()
+    }
+
+
+def has_rows(pilot, name: str) -> bool:
+    """False only when `pilot` was fetched with the annotation `name` and it found nothing;
+    a pilot fetched without it (another page) reads its records as before."""
+    return getattr(pilot, name, True)
 
 
 def panels_for(user, pilot, access, *, page: str = PILOT_PAGE) -> tuple[list[str], dict]:

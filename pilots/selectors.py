@@ -5,14 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from accounts.constants import Role
 from accounts.models import Organisation
 from pilots import rules
 from pilots.constants import Status
-from pilots.models import ClosureReport, ExtensionRequest, OverdueEvent, Pilot
+from pilots.models import (
+    ClosureReport,
+    ExtensionRequest,
+    Milestone,
+    Opinion,
+    OverdueEvent,
+    OverlapFlag,
+    Pilot,
+    ScreeningChecklist,
+)
+from pilots.panels import panel_exists
 from pilots.policy import role_of
 
 # ?sort= values the pilot list accepts → ORDER BY.
@@ -46,6 +58,72 @@ def pilot_list_queryset(user) -> QuerySet[Pilot]:
         )
         .annotate(has_overdue=open_overdue_exists())
     )
+
+
+# What the pilot page itself shows besides the panels: has the pilot any such record?
+PAGE_EXISTS = {
+    "has_milestones": lambda: Exists(
+        Milestone.objects.filter(pilot=OuterRef("pk"), is_removed=False)
+    ),
+    "has_flags": lambda: Exists(OverlapFlag.objects.filter(pilot=OuterRef("pk"))),
+    "has_opinions": lambda: Exists(Opinion.objects.filter(pilot=OuterRef("pk"))),
+    "has_checklists": lambda: Exists(ScreeningChecklist.objects.filter(pilot=OuterRef("pk"))),
+}
+_COMPILED: dict[tuple, RawSQL] = {}
+
+
+def _compiled_once(name: str, build) -> RawSQL | Exists:
+    """The annotation `build()` as its SQL, compiled once per process: it is the same for every
+    pilot and user, and compiling a dozen subqueries on every request cost more than running
+    them."""
+    key = (connection.vendor, name, build)
+    if key not in _COMPILED:
+        alone = Pilot.objects.order_by().annotate(**{name: build()}).values(name)
+        sql, params = alone.query.sql_with_params()
+        quote = connection.ops.quote_name
+        prefix, suffix = "SELECT ", f" AS {quote(name)} FROM {quote(Pilot._meta.db_table)}"
+        if not (sql.startswith(prefix) and sql.endswith(suffix)):
+            return build()
+        _COMPILED[key] = RawSQL(sql[len(prefix) : -len(suffix)], params, BooleanField())
+    return _COMPILED[key]
+
+
+def pilot_page_queryset(user) -> QuerySet[Pilot]:
+    """Visible pilots as the pilot page reads one: with the organisations it names and whether
+    it has any record of each kind the page and its panels show (`panels.has_rows`), in one
+    query."""
+    exists = {**PAGE_EXISTS, **panel_exists()}
+    return (
+        Pilot.objects.restrict(user)
+        .select_related("lead_department__parent", "applicant", "call", "endorsing_prefecture")
+        .annotate(**{name: _compiled_once(name, build) for name, build in exists.items()})
+    )
+
+
+def _links(through) -> str:
+    """The organisations `through` links to one pilot (a parameter), as SQL."""
+    quote = connection.ops.quote_name
+    table = quote(through._meta.db_table)
+    org, pilot = quote("organisation_id"), quote("pilot_id")
+    return f"SELECT {table}.{org} FROM {table} WHERE {table}.{pilot} = %s"
+
+
+def pilot_units(pilot: Pilot) -> tuple[list[Organisation], list[Organisation]]:
+    """The pilot's regions (with their prefecture) and its participating units, in one
+    query, each in the organisations' own order. Plain SQL for the two link tables: the ORM's
+    subqueries cost more to build than to run."""
+    quote = connection.ops.quote_name
+    column = f"{quote(Organisation._meta.db_table)}.{quote('id')}"
+    regions, units = _links(Pilot.regions.through), _links(Pilot.participating_units.through)
+    found = list(
+        Organisation.objects.filter(pk__in=RawSQL(f"{regions} UNION {units}", [pilot.pk] * 2))
+        .annotate(
+            in_region=RawSQL(f"{column} IN ({regions})", [pilot.pk], BooleanField()),
+            participates=RawSQL(f"{column} IN ({units})", [pilot.pk], BooleanField()),
+        )
+        .select_related("parent")
+    )
+    return [o for o in found if o.in_region], [o for o in found if o.participates]
 
 
 def responsible_org_ids(user) -> list[int] | None:

@@ -13,14 +13,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.forms import add_domain_errors
 from core.views import (
-    attach_errors,
     bound_data,
     flash_errors,
     serve_file,
@@ -32,8 +33,10 @@ from pilots.models import (
     AcceptanceReport,
     ClosureReport,
     ExtensionRequest,
+    OverdueEvent,
     Pilot,
 )
+from pilots.panels import has_rows
 from pilots.services import MilestoneData
 from pilots.term_forms import (
     AcceptanceForm,
@@ -69,11 +72,14 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
     if pilot.status not in TERM_STATES:
         return {"term_panel": False}
     today = today or timezone.localdate()
-    related = ("submitted_by", "decided_by", "organisation")
-    closures = list(pilot.closure_reports.select_related(*related))
-    extensions = list(pilot.extension_requests.select_related(*related))
-    acceptance = list(
-        pilot.acceptance_reports.select_related("submitted_by", "organisation").order_by("-version")
+    people = ("submitted_by__organisation__parent", "organisation")
+    related = (*people, "decided_by__organisation__parent")
+    closures = _rows(pilot, "has_closures", pilot.closure_reports.select_related(*related))
+    extensions = _rows(pilot, "has_extensions", pilot.extension_requests.select_related(*related))
+    acceptance = _rows(
+        pilot,
+        "has_acceptance_reports",
+        pilot.acceptance_reports.select_related(*people).order_by("-version"),
     )
     office = policy.is_office(user)
     acceptance_due = pilot.acceptance_report_due
@@ -94,8 +100,10 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
         "closures": closures,
         "extensions": extensions,
         "acceptance_reports": acceptance,
-        "open_overdue": list(
-            pilot.overdue_events.filter(resolved_on__isnull=True).order_by("due_date")
+        "open_overdue": _rows(
+            pilot,
+            "has_open_overdue",
+            pilot.overdue_events.filter(resolved_on__isnull=True).order_by("due_date"),
         ),
         "can_report_closure": term.may_report_closure(user, pilot, today),
         "can_request_extension": term.may_request_extension(user, pilot),
@@ -103,6 +111,21 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
         "can_decide_term": office,
         "can_restore": office and pilot.status == Status.PURGED,
     }
+
+
+def _rows(pilot: Pilot, name: str, qs) -> list:
+    """The records of `qs`, unless the pilot page found the pilot has none (panels.has_rows)."""
+    return list(qs) if has_rows(pilot, name) else []
+
+
+TERM_EXISTS = {
+    "has_closures": lambda: Exists(ClosureReport.objects.filter(pilot=OuterRef("pk"))),
+    "has_extensions": lambda: Exists(ExtensionRequest.objects.filter(pilot=OuterRef("pk"))),
+    "has_acceptance_reports": lambda: Exists(AcceptanceReport.objects.filter(pilot=OuterRef("pk"))),
+    "has_open_overdue": lambda: Exists(
+        OverdueEvent.objects.filter(pilot=OuterRef("pk"), resolved_on__isnull=True)
+    ),
+}
 
 
 def purge_on(pilot: Pilot, closures, extensions) -> dt.date:
@@ -155,7 +178,7 @@ def closure_create(request: HttpRequest, code: str) -> HttpResponse:
                 attachment=data.get("attachment"),
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, "销号报告已报送省办审核。")
             return redirect(pilot)
@@ -231,7 +254,7 @@ def extension_create(request: HttpRequest, code: str) -> HttpResponse:
                 milestones=milestones,
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -296,7 +319,7 @@ def acceptance_create(request: HttpRequest, code: str) -> HttpResponse:
                 attachment=data.get("attachment"),
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             late = f"（逾期{report.days_late}天）" if report.days_late else ""
             messages.success(request, f"总结验收报告第{report.version}版已报送{late}。")

@@ -23,6 +23,7 @@ urlpatterns = [
     path("extensions/<int:pk>/decide/", term.extension_decide, name="extension_decide"),
     path("term-files/<str:kind>/<int:pk>/", term.term_attachment, name="term_attachment"),
     path("<str:code>/", views.pilot_detail, name="detail"),
+    path("<str:code>/history/", views.pilot_history, name="history"),
     path("<str:code>/edit/", views.pilot_edit, name="edit"),
     path("<str:code>/plan/", views.pilot_plan, name="plan"),
     path("<str:code>/submit/", apps.application_submit, name="submit"),

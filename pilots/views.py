@@ -1,4 +1,4 @@
-"""Pages of the pilot library: list, detail with history, direct entry and edit (R2.2)."""
+"""Pages of the pilot library: list, detail, history, direct entry and edit (R2.2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -27,8 +27,15 @@ from pilots.forms import (
     milestones_from,
     validate_with,
 )
+from pilots.models import Milestone, Pilot
 from pilots.panels import panels_for
-from pilots.selectors import DEFAULT_SORT, SORTS, pilot_list_queryset
+from pilots.selectors import (
+    DEFAULT_SORT,
+    SORTS,
+    pilot_list_queryset,
+    pilot_page_queryset,
+    pilot_units,
+)
 
 FILTER_SESSION_KEY = "pilot_list_filters"
 FILTER_KEYS = (
@@ -119,28 +126,39 @@ def pilot_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
-    pilot = policy.get_pilot_for(request.user, code)
+    """A pilot's page: its facts, entry elements, milestones and every app's panels. Records
+    the pilot has none of are not queried (the pilot comes with one Exists per kind); the
+    history has its own page."""
+    try:
+        pilot = pilot_page_queryset(request.user).get(code=code)
+    except (Pilot.DoesNotExist, ValueError) as exc:
+        raise Http404("未找到该试点，或您无权查看。") from exc
     access = policy.for_pilot(request.user, pilot)
     panels, panel_context = panels_for(request.user, pilot, access)
+    regions, participants = pilot_units(pilot)
+    milestones = pilot.milestones.filter(is_removed=False)
     context = {
         "pilot": pilot,
-        "milestones": list(pilot.milestones.filter(is_removed=False)),
-        "regions": list(pilot.regions.select_related("parent")),
-        "participants": list(pilot.participating_units.all()),
-        "timeline": _timeline(pilot),
-        "can_change": _can_change(request.user, pilot),
+        "milestones": list(milestones) if pilot.has_milestones else [],
+        "regions": regions,
+        "participants": participants,
+        # The edit page's own test (policy.get_pilot_for with "change").
+        "can_change": access.may(policy.Act.CHANGE),
         "user_is_office": policy.is_office(request.user),
         # R1.3: overlaps are checked wherever a pilot enters, so every pilot shows its flags.
-        "flags": policy.overlap_flags_for(request.user, pilot),
+        "flags": policy.overlap_flags_for(request.user, pilot) if pilot.has_flags else [],
         "panels": panels,
         **panel_context,
     }
     if pilot.origin == Origin.CALL:
         is_applicant = policy.is_applicant(request.user, pilot)
+        people = ("organisation", "author__organisation__parent")
+        opinions = pilot.opinions.select_related(*people)
+        checklists = pilot.checklists.select_related(*people)
         context.update(
             {
-                "opinions": pilot.opinions.select_related("organisation", "author"),
-                "checklists": pilot.checklists.select_related("organisation", "author"),
+                "opinions": list(opinions) if pilot.has_opinions else [],
+                "checklists": list(checklists) if pilot.has_checklists else [],
                 "can_submit": is_applicant and pilot.status in (Status.DRAFT, Status.RETURNED),
                 "can_withdraw": is_applicant
                 and pilot.status in (Status.DRAFT, Status.SUBMITTED, Status.RETURNED),
@@ -150,15 +168,16 @@ def pilot_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "pilots/pilot_detail.html", context)
 
 
-def _can_change(user, pilot) -> bool:
-    from pilots.models import Pilot
-
-    return Pilot.objects.restrict(user, "change").filter(pk=pilot.pk).exists()
+@login_required
+def pilot_history(request: HttpRequest, code: str) -> HttpResponse:
+    """A pilot's whole history: who changed what, when and why, its milestones included."""
+    pilot = policy.get_pilot_for(request.user, code)
+    return render(
+        request, "pilots/pilot_history.html", {"pilot": pilot, "timeline": _timeline(pilot)}
+    )
 
 
 def _timeline(pilot):
-    from pilots.models import Milestone
-
     records = list(pilot.history.select_related("history_user"))
     org_ids: set[int] = set()
     for r in records:
@@ -170,10 +189,16 @@ def _timeline(pilot):
     # included.
     m2m = m2m_rows(records)
     m2m_ids = {row["organisation"] for rows in m2m.values() for v in rows.values() for row in v}
-    names.update(
-        Organisation.objects.filter(pk__in=m2m_ids - names.keys()).values_list("pk", "short_name")
+    units = Organisation.objects.select_related("parent").in_bulk(m2m_ids)
+    # A region is the place (杭州市西湖区), a participating unit the unit: the applying bureau
+    # is named only where it is the applicant.
+    m2m_names = {
+        "regions": {pk: org.place_name for pk, org in units.items()},
+        "participating_units": {pk: org.name for pk, org in units.items()},
+    }
+    entries = entries_for(
+        records, subject="试点", relation_names=names, m2m=m2m, m2m_names=m2m_names
     )
-    entries = entries_for(records, subject="试点", relation_names=names, m2m=m2m)
     milestone_records = Milestone.history.filter(pilot_id=pilot.pk).select_related("history_user")
     by_milestone: dict[int, list] = {}
     for r in milestone_records:

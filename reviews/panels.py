@@ -3,26 +3,25 @@ and on the screening page (the experts' scores, N3); registered with pilots.pane
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from pilots import policy
 from pilots.constants import APPROVED_OR_LATER
-from pilots.panels import SCREENING_PAGE, Panel, register_panel
+from pilots.panels import SCREENING_PAGE, Panel, has_rows, register_panel
 from reviews import expert
 from reviews.evaluations import EVALUATED_STATES, may_evaluate
 from reviews.forms import PromotionReportForm, RecognitionForm
-from reviews.models import Rectification
+from reviews.models import Evaluation, Inspection, PromotionReport, Recognition, Rectification
 from reviews.promotion import PROMOTED_STATES
 from reviews.supervision import may_report_rectification
 
 
 def evaluations(user, pilot, access) -> dict:
     """R3.2: the pilot's scored evaluations, and whether the user may record one."""
+    found = pilot.evaluations.select_related("scorecard").order_by("-evaluated_on", "-pk")
     return {
-        "evaluations": list(
-            pilot.evaluations.select_related("scorecard").order_by("-evaluated_on", "-pk")
-        ),
+        "evaluations": list(found) if has_rows(pilot, "has_evaluations") else [],
         "can_evaluate": pilot.status in EVALUATED_STATES and may_evaluate(user, pilot),
     }
 
@@ -36,8 +35,12 @@ def promotion(user, pilot, access) -> dict:
         "promotion_panel": True,
         "promotion_reports": list(
             pilot.promotion_reports.select_related("organisation", "submitted_by")
-        ),
-        "recognitions": list(pilot.recognitions.all()),
+        )
+        if has_rows(pilot, "has_promotion_reports")
+        else [],
+        "recognitions": list(pilot.recognitions.all())
+        if has_rows(pilot, "has_recognitions")
+        else [],
         "promotion_form": PromotionReportForm() if can_report else None,
         "recognition_form": RecognitionForm() if policy.is_office(user) else None,
     }
@@ -45,10 +48,17 @@ def promotion(user, pilot, access) -> dict:
 
 def supervision(user, pilot, access) -> dict:
     """R3.3: the 督察 panel: inspections with their rectification demands."""
-    inspections = list(
-        pilot.inspections.select_related("created_by").prefetch_related(
-            Prefetch("rectifications", Rectification.objects.select_related("organisation"))
+    rectifications = Rectification.objects.select_related("organisation")
+    if not has_rows(pilot, "has_rectifications"):
+        rectifications = rectifications.none()
+    inspections = (
+        list(
+            pilot.inspections.select_related("created_by").prefetch_related(
+                Prefetch("rectifications", rectifications)
+            )
         )
+        if has_rows(pilot, "has_inspections")
+        else []
     )
     today = timezone.localdate()
     for inspection in inspections:
@@ -71,10 +81,47 @@ def expert_scores(user, pilot, access) -> dict:
     return {"expert_summary": found} if found.reviews else {}
 
 
+def _exists(model):
+    """Builds the annotation telling whether the pilot has any record of `model`."""
+    return lambda: Exists(model.objects.filter(pilot=OuterRef("pk")))
+
+
 def register() -> None:
-    register_panel(Panel("evaluations", "reviews/_pilot_evaluations.html", evaluations, 30))
-    register_panel(Panel("promotion", "reviews/_pilot_promotion.html", promotion, 40))
-    register_panel(Panel("supervision", "reviews/_pilot_supervision.html", supervision, 50))
+    register_panel(
+        Panel(
+            "evaluations",
+            "reviews/_pilot_evaluations.html",
+            evaluations,
+            30,
+            exists={"has_evaluations": _exists(Evaluation)},
+        )
+    )
+    register_panel(
+        Panel(
+            "promotion",
+            "reviews/_pilot_promotion.html",
+            promotion,
+            40,
+            exists={
+                "has_promotion_reports": _exists(PromotionReport),
+                "has_recognitions": _exists(Recognition),
+            },
+        )
+    )
+    register_panel(
+        Panel(
+            "supervision",
+            "reviews/_pilot_supervision.html",
+            supervision,
+            50,
+            exists={
+                "has_inspections": _exists(Inspection),
+                "has_rectifications": lambda: Exists(
+                    Rectification.objects.filter(inspection__pilot=OuterRef("pk"))
+                ),
+            },
+        )
+    )
     register_panel(
         Panel(
             "expert_scores",

@@ -39,6 +39,7 @@ from api.views.common import (
     PILOT_ACTIONS,
     ChineseMixin,
     ReadOnly,
+    SafeSearchFilter,
     pilot_action,
     validated,
 )
@@ -48,6 +49,7 @@ from pilots import calls, policy, screening, services
 from pilots.constants import Origin, PilotKind, ReformField, Status
 from pilots.forms import ApplicationForm, PilotForm
 from pilots.models import Call, OverlapFlag, Pilot
+from pilots.search import search_pilots
 
 
 def _call(value) -> Call:
@@ -61,6 +63,14 @@ def _call(value) -> Call:
     if call is None:
         raise ValidationError({"call": ["申报批次不存在或已撤销。"]})
     return call
+
+
+class PilotSearchFilter(SafeSearchFilter):
+    """?search=: the pilot list's own search (pilots.search), served by the same indexes."""
+
+    def filter_queryset(self, request, queryset, view):
+        terms = self.get_search_terms(request)
+        return search_pilots(queryset, " ".join(terms)) if terms else queryset
 
 
 class PilotFilter(django_filters.FilterSet):
@@ -123,7 +133,7 @@ class PilotViewSet(
     lookup_field = "code"
     lookup_value_regex = CODE
     filterset_class = PilotFilter
-    filter_backends = ReadOnly.filter_backends
+    filter_backends = [*ReadOnly.filter_backends[:-1], PilotSearchFilter]
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name", "start_date", "end_date", "approval_date", "updated_at"]
     ordering = ["-code"]
