@@ -12,6 +12,11 @@ class AccountsConfig(AppConfig):
         from accounts import audit, users  # noqa: F401 - users connects the rights guard
 
         audit.connect_axes()
+        # django-axes names its app "Axes" and its records in English: in the admin they are
+        # the sign-in lockout (登录锁定); the record names are in locale/.
+        from django.apps import apps
+
+        apps.get_app_config("axes").verbose_name = "登录锁定"
         from core.jobnames import register_task_description
 
         register_task_description(

@@ -56,6 +56,19 @@ class Organisation(models.Model):
         return self.short_name or self.name
 
     @property
+    def is_region(self) -> bool:
+        """A place of this province a pilot may be run in: a prefecture, or a county under
+        one of the province's prefectures. A county-kind unit with no prefecture above it
+        (the sample plan's 忻州市忻府区, from another province) is not."""
+        if self.kind == OrgKind.PREFECTURE:
+            return True
+        return (
+            self.kind == OrgKind.COUNTY
+            and self.parent_id is not None
+            and self.parent.kind == OrgKind.PREFECTURE
+        )
+
+    @property
     def prefecture_id(self) -> int | None:
         """The prefecture this unit belongs to (itself for a prefecture)."""
         if self.kind == OrgKind.PREFECTURE:
@@ -63,6 +76,13 @@ class Organisation(models.Model):
         if self.kind == OrgKind.COUNTY:
             return self.parent_id
         return None
+
+
+def region_filter() -> models.Q:
+    """`Organisation.is_region` as a filter: the units a pilot's regions are chosen from."""
+    return models.Q(kind=OrgKind.PREFECTURE) | models.Q(
+        kind=OrgKind.COUNTY, parent__kind=OrgKind.PREFECTURE
+    )
 
 
 def _place(short_name: str, suffix: str) -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.audit import record
 from accounts.constants import AuditAction
 from accounts.models import ApiToken
+from core.text import has_control_in_text
 
 PREFIX = "rpr_"
 # How often a token's "last used" time is written (not on every request).
@@ -50,6 +51,8 @@ def issue_token(user, name: str) -> tuple[ApiToken, str]:
         raise ValidationError({"name": "请填写令牌用途，例如“数据交换平台”。"})
     if len(name) > 60:
         raise ValidationError({"name": "用途不超过60个字。"})
+    if has_control_in_text(name):
+        raise ValidationError({"name": "用途含有不允许的控制字符（如 NUL），请删除后重新填写。"})
     # The user's own row is the lock: locking the token rows locks nothing while there are
     # none, and two requests would both count the same number and both issue.
     locked = User.objects.select_for_update().filter(pk=user.pk).only("pk", "is_active").first()

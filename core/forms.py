@@ -1,6 +1,7 @@
-"""What every form of the product shares: error messages in the product's own words, required
-fields marked before the first submission, text limits shown as a live counter, and a domain
-function's errors placed beside their fields. Knows no domain."""
+"""What every form of the product shares: error messages in the product's own words, control
+characters refused beside their field, required fields marked before the first submission,
+text limits shown as a live counter, and a domain function's errors placed beside their
+fields. Knows no domain."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Mapping
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+
+from core.text import has_control_in_text
 
 # The product's wording for Django's built-in errors, by error code. %(limit_value)s and
 # %(show_value)s are filled in by Django's validators.
@@ -114,10 +117,28 @@ def _empty_when_invisible(to_python):
     return visible
 
 
+CONTROL_MESSAGE = "含有不允许的控制字符（如 NUL），请删除后重新填写。"
+
+
+def _refusing_control(to_python):
+    """A page's form value reaches its field even with a control character (the request
+    edge lets it pass so that nothing typed is lost): the field refuses it first, beside
+    itself, before the value is parsed or looked up."""
+
+    def checked(value):
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(text, str) and has_control_in_text(text) for text in texts):
+            raise ValidationError(CONTROL_MESSAGE, code="control")
+        return to_python(value)
+
+    return checked
+
+
 def prepare_field(field: forms.Field) -> None:
     product_messages(field)
     if isinstance(field, forms.CharField):
         field.to_python = _empty_when_invisible(field.to_python)
+    field.to_python = _refusing_control(field.to_python)
     # A control keeps its name where no <label> reaches it: a formset row's cell, or a select
     # that the searchable widget replaces on the page.
     # Radio buttons and checkbox lists are named by their own choices' labels.

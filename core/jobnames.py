@@ -53,6 +53,11 @@ def task_label(task_name: str) -> str:
     return JOBS.get(job, "") if job else ""
 
 
+def task_job(task_name: str) -> str:
+    """The job a beat schedule's task runs; "" for a task that runs no registered job."""
+    return TASK_JOBS.get(task_name, "")
+
+
 def job_task(name: str):
     """The task that runs job `name`, or None for a name no app registered."""
     return TASKS.get(name)

@@ -10,8 +10,11 @@ before sessions, authentication and the audit log touch the database, and answer
 - 404 for a path with such a character or a segment over MAX_SEGMENT characters (no page
   has such an address);
 - 400 with a Chinese message for the query string (or one over MAX_QUERY characters), form
-  fields, file names, JSON bodies and the X-Forwarded-For, Referer, Origin and
-  X-Forwarded-Proto headers;
+  field names, file names, JSON bodies and the X-Forwarded-For, Referer, Origin and
+  X-Forwarded-Proto headers, and for form values posted to the API or the admin;
+- a form value posted to a page of the product passes on: the form's field refuses it with
+  its message beside the field and keeps what was typed (core/forms.py), so the user loses
+  nothing; `core.guards` refuses to store such a value should a form not check it;
 - the browser's User-Agent (stored by the audit log) is cleaned instead: browsers never
   send control characters there, and refusing a page for that would help no one;
 - cookies with such characters are dropped (a forged session cookie is looked up in the
@@ -64,6 +67,7 @@ CHECKED_HEADERS = {
     "HTTP_X_FORWARDED_PROTO": "X-Forwarded-Proto",
 }
 API_PREFIX = "/api/"
+ADMIN_PREFIX = "/admin/"
 
 NOT_FOUND = "未找到该地址：地址含有不允许的字符或过长。"
 MESSAGES = {
@@ -184,8 +188,11 @@ class RequestEdgeMiddleware:
         if request.content_type == "multipart/form-data":
             request.parse_file_upload = _edge_file_upload(request)
         post = request.POST
+        values_checked = _values_checked_here(request.path)
         for key, values in post.lists():
-            if has_control(key) or any(has_control_in_text(value) for value in values):
+            if has_control(key):
+                raise Refused(MESSAGES["field"])
+            if values_checked and any(has_control_in_text(value) for value in values):
                 raise Refused(MESSAGES["field"])
         for key, files in request.FILES.lists():
             if has_control(key):
@@ -245,6 +252,12 @@ def refuse(request: HttpRequest, message: str, status: int = 400) -> HttpRespons
     response["X-Frame-Options"] = "DENY"
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _values_checked_here(path: str) -> bool:
+    """The API and the admin have no field to show the refusal beside: their form values
+    are refused here. A page's form shows it beside the field instead."""
+    return path.startswith(API_PREFIX) or path.startswith(ADMIN_PREFIX)
 
 
 def _is_json(content_type: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db import models
 from simple_history.utils import get_m2m_reverse_field_name
 
 from core.dates import format_cn_date, format_cn_datetime
@@ -30,13 +31,29 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
 
 
+EMPTY = "—"
+
+
+def file_label(name) -> str:
+    """A stored file as the reader knows it: its own name, never the storage path
+    ("filings/P-2026-001/v1/方案.pdf" → "方案.pdf"); "已上传文件" when the name is lost."""
+    name = str(getattr(name, "name", name) or "")
+    if not name:
+        return EMPTY
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or "已上传文件"
+
+
 def _display(record, name: str) -> str:
     model_field = record.instance_type._meta.get_field(name)
     value = getattr(record, name if not model_field.is_relation else f"{name}_id", None)
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value or ""))
     if value is None or value == "":
-        return "—"
+        return EMPTY
+    if isinstance(model_field, models.FileField):
+        return file_label(value)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if isinstance(value, dt.datetime):
         return format_cn_datetime(value)
     if isinstance(value, dt.date):
@@ -100,9 +117,12 @@ def entries_for(
     subject: str,
     relation_names: dict[int, str] | None = None,
     m2m: dict[str, dict[int, list[dict]]] | None = None,
+    m2m_names: dict[str, dict[int, str]] | None = None,
 ) -> list[Entry]:
     """Turn one object's historical records (any order) into entries, oldest first.
-    `m2m` is `m2m_rows(records)` when the caller already has it."""
+    `m2m` is `m2m_rows(records)` when the caller already has it. A many-to-many field's
+    rows are named from `m2m_names[field]` when given (a pilot's regions as places, not as
+    the bureaus the foreign keys name), else from `relation_names`."""
     ordered = sorted(records, key=lambda r: (r.history_date, r.history_id))
     if m2m is None:
         m2m = m2m_rows(ordered)
@@ -129,8 +149,8 @@ def entries_for(
                     changes.append(
                         Change(
                             label,
-                            _m2m_names(old, relation_names),
-                            _m2m_names(new, relation_names),
+                            _m2m_names(old, (m2m_names or {}).get(field_name, relation_names)),
+                            _m2m_names(new, (m2m_names or {}).get(field_name, relation_names)),
                         )
                     )
                 elif model_field.is_relation:

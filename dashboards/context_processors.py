@@ -66,11 +66,15 @@ class Link:
         """How closely the current page matches this entry (0: not at all)."""
         if self.query:
             key, _, value = self.query.partition("=")
-            return 3 if view_name == self.name and get.get(key) == value else 0
+            return 4 if view_name == self.name and get.get(key) == value else 0
         if view_name == self.name:
+            return 3
+        # A page named among the entry's own pages is closer than a whole app's ("ledger:"):
+        # a filing's page is 备案确认's, not 台账's.
+        if view_name in self.also:
             return 2
         for other in self.also:
-            if other == view_name or (other.endswith(":") and app_name == other[:-1]):
+            if other.endswith(":") and app_name == other[:-1]:
                 return 1
             if other == "pilots:*" and _pilot_page(view_name):
                 return 1
@@ -183,6 +187,8 @@ def _entries(user, unread: int) -> list[NavEntry]:
         system = [Link("规则与期限", "rules"), Link("定时任务", "pilots:jobs")]
         if may_manage_users(user):
             system.append(Link("用户管理", "user_list", also=("user_create", "user_edit")))
+        channel_pages = ("channel_org", "channel_create", "channel_edit", "channel_test")
+        system.append(Link("消息渠道", "channel_list", also=channel_pages))
         if may_read_audit(user):
             system.append(Link("审计日志", "audit_log"))
         if user.is_staff:

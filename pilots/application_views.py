@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -198,12 +198,46 @@ def _after_save(request: HttpRequest, pilot: Pilot) -> HttpResponse:
         try:
             calls.submit_application(actor=request.user, pilot=pilot)
         except ValidationError as exc:
-            messages.warning(request, "草稿已保存，但尚不能提交：" + "；".join(exc.messages))
+            messages.warning(request, "草稿已保存，但尚不能提交。" + why_not_submitted(pilot, exc))
             return redirect("pilots:edit", code=pilot.code)
         messages.success(request, f"申报 {pilot.code} 已提交设区市把关。")
     else:
         messages.success(request, f"申报 {pilot.code} 已保存为草稿。")
     return redirect(pilot)
+
+
+def _sentence(message: str) -> str:
+    return message.rstrip("。；;.，, ") + "。"
+
+
+def _left_empty(pilot: Pilot, name: str) -> bool:
+    """Whether the error on `name` is that the field was left empty."""
+    if name == "regions":
+        return not pilot.regions.exists()
+    try:
+        value = getattr(pilot, Pilot._meta.get_field(name).attname)
+    except FieldDoesNotExist:  # "__all__": the milestones, the term as a whole
+        return False
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def why_not_submitted(pilot: Pilot, exc: ValidationError) -> str:
+    """Why submission was refused, in one message: the fields left empty by name ("请先填写：
+    试点名称、起止日期。"), then every other problem, each sentence ending once."""
+    if not hasattr(exc, "error_dict"):
+        return "".join(dict.fromkeys(_sentence(m) for m in exc.messages))
+    missing: list[str] = []
+    others: list[str] = []
+    for name, found in exc.message_dict.items():
+        if _left_empty(pilot, name):
+            dates = name in ("start_date", "end_date")
+            label = "起止日期" if dates else str(Pilot._meta.get_field(name).verbose_name)
+            if label not in missing:
+                missing.append(label)
+        else:
+            others.extend(_sentence(m) for m in found)
+    head = ["请先填写：" + "、".join(missing) + "。"] if missing else []
+    return "".join(dict.fromkeys(head + others))
 
 
 # --- actions on one application ---------------------------------------------------------------
@@ -216,7 +250,7 @@ def application_submit(request: HttpRequest, code: str) -> HttpResponse:
     try:
         calls.submit_application(actor=request.user, pilot=pilot)
     except ValidationError as exc:
-        messages.error(request, "不能提交：" + "；".join(exc.messages))
+        messages.error(request, "尚不能提交。" + why_not_submitted(pilot, exc))
     else:
         messages.success(request, "已提交设区市把关。")
     return redirect(pilot)

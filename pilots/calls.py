@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, office_organisation
 from accounts.notify import notify
+from core.dates import format_cn_date
 from core.history import save_with_history
 from pilots import policy
 from pilots.codes import next_code
@@ -30,6 +31,7 @@ from pilots.services import (
     MilestoneData,
     _check_entry,
     _replace_milestones,
+    region_errors,
 )
 
 # --- calls -------------------------------------------------------------------------------
@@ -66,6 +68,23 @@ def open_call(
     return call
 
 
+# A call collects applications for weeks or months; a deadline years ahead is a typing slip.
+CALL_HORIZON_YEARS = 2
+
+
+def call_deadline_horizon(today: dt.date | None = None) -> dt.date:
+    """The latest day a call's deadline may fall on: CALL_HORIZON_YEARS from today."""
+    today = today or timezone.localdate()
+    try:
+        return today.replace(year=today.year + CALL_HORIZON_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + CALL_HORIZON_YEARS, day=28)
+
+
+def _local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+
+
 def call_errors(
     *, title: str, deadline: dt.datetime | None, fields: Sequence[str], prefecture_quota
 ) -> dict[str, str]:
@@ -76,6 +95,11 @@ def call_errors(
         errors["title"] = "请填写批次名称。"
     if deadline is not None and deadline <= timezone.now():
         errors["deadline"] = "报送截止时间须晚于当前时间。"
+    elif deadline is not None and _local_day(deadline) > call_deadline_horizon():
+        errors["deadline"] = (
+            f"报送截止时间不能晚于{format_cn_date(call_deadline_horizon())}"
+            f"（申报批次的截止时间应在{CALL_HORIZON_YEARS}年以内），请检查年份。"
+        )
     unknown = [f for f in fields if f not in ReformField.values]
     if unknown:
         errors["fields"] = "未知的改革领域：" + "、".join(unknown)
@@ -103,10 +127,22 @@ def _require_state(pilot: Pilot, *states: str, action: str) -> None:
         )
 
 
-def _require_reason(reason: str, what: str) -> str:
+# An opinion or a reason is a paragraph: 1,000 字 (the forms show the same limit).
+OPINION_MAX = 1000
+
+
+def _require_reason(reason: str, what: str, limit: int = OPINION_MAX) -> str:
     if not reason or not reason.strip():
         raise ValidationError({"reason": f"请填写{what}。"})
-    return reason.strip()
+    reason = reason.strip()
+    _limit_text(reason, what, limit, field="reason")
+    return reason
+
+
+def _limit_text(text: str, what: str, limit: int, *, field: str) -> None:
+    """An opinion, reason or note over its limit is refused, with its length."""
+    if text and len(text) > limit:
+        raise ValidationError({field: f"{what}不超过{limit}字（现有{len(text)}字）。"})
 
 
 def _record_opinion(pilot, *, actor, stage, decision, text="") -> Opinion:
@@ -160,6 +196,9 @@ def create_application(
     errors: dict[str, list[str]] = {}
     if call.fields and pilot.field and pilot.field not in call.fields:
         errors["field"] = ["该批次不受理此改革领域的申报。"]
+    regions = list(regions)
+    if region_errors(regions):
+        errors["regions"] = region_errors(regions)
     try:
         _check_entry(pilot, milestones, draft=True)
     except ValidationError as exc:

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.constants import OrgKind
+from accounts.models import Organisation
 from core.dates import format_cn_date
 from core.xlsx import DATE_FORMAT_CN, write_workbook
 from pilots.constants import Decision, OverlapVerdict, Stage
@@ -228,7 +229,9 @@ def _export_queryset() -> QuerySet[Pilot]:
     return Pilot.objects.select_related(
         "applicant", "applicant__parent", "lead_department", "endorsing_prefecture"
     ).prefetch_related(
-        "regions",
+        # A region is shown as the place its bureau stands for (杭州市西湖区), never as the
+        # bureau: the applicant has its own column.
+        Prefetch("regions", queryset=Organisation.objects.select_related("parent")),
         Prefetch(
             "milestones",
             queryset=Milestone.objects.filter(is_removed=False).order_by("due_date", "pk"),
@@ -304,7 +307,7 @@ def call_application_row(pilot: Pilot) -> list:
         pilot.get_kind_display(),
         pilot.applicant.name,
         _prefecture_name(pilot),
-        "、".join(r.name for r in pilot.regions.all()),
+        "、".join(r.place_name for r in pilot.regions.all()),
         pilot.implementing_body,
         pilot.lead_department.name,
         pilot.goal,

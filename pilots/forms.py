@@ -7,9 +7,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from accounts.constants import OrgKind
-from accounts.models import Organisation
+from accounts.models import Organisation, region_filter
 from core.forms import ProductForm, add_domain_errors, mark_required, prepare_field
-from pilots import rules, services
+from pilots import calls, rules, services
 from pilots.calls import call_errors
 from pilots.constants import (
     SCREENING_CRITERIA,
@@ -27,6 +27,7 @@ from pilots.form_fields import (
     lead_department_choices,
 )
 from pilots.models import Pilot
+from pilots.search import search_pilots
 from pilots.services import MilestoneData
 from pilots.uploads import validate_attachment
 from pilots.validators import validate_doc_number
@@ -97,7 +98,8 @@ class PilotForm(ProductForm, forms.ModelForm):
 
     regions = OrgMultipleChoiceField(
         label="试点地区",
-        queryset=Organisation.objects.filter(kind__in=[OrgKind.PREFECTURE, OrgKind.COUNTY])
+        # Only this province's places: not the sample plan's units of another province.
+        queryset=Organisation.objects.filter(region_filter())
         .select_related("parent")
         .order_by("kind", "sort_order", "code"),
         required=True,
@@ -349,8 +351,8 @@ class ChecklistForm(forms.Form):
         }
 
 
-# An opinion or a reason is a paragraph: 1,000 字.
-OPINION_MAX = 1000
+# An opinion or a reason is a paragraph: 1,000 字, as the domain functions check it.
+OPINION_MAX = calls.OPINION_MAX
 
 
 class ReasonForm(ProductForm, forms.Form):
@@ -471,8 +473,7 @@ class PilotFilterForm(forms.Form):
 
             qs = qs.filter(open_overdue_exists())
         if data.get("q"):
-            term = data["q"].strip()
-            qs = qs.filter(Q(code__icontains=term) | Q(name__icontains=term))
+            qs = search_pilots(qs, data["q"])
         if data.get("status"):
             qs = qs.filter(status=data["status"])
         if data.get("field"):

@@ -20,8 +20,10 @@ from core.jobnames import (
     job_label,
     job_task,
     task_description,
+    task_job,
     task_label,
 )
+from core.jobs import last_runs
 from core.models import JobRun
 from core.queue import enqueue
 from pilots import policy
@@ -47,10 +49,11 @@ def job_list(request: HttpRequest) -> HttpResponse:
     if job in JOBS:
         runs = runs.filter(job=job)
     page = Paginator(runs, per_page=30).get_page(request.GET.get("page"))
-    schedules = [
-        _schedule_row(t)
-        for t in PeriodicTask.objects.select_related("crontab", "interval").order_by("name")
-    ]
+    tasks = list(PeriodicTask.objects.select_related("crontab", "interval").order_by("name"))
+    # A job's last run is its own run log's (JobRun), whoever started it; beat's
+    # last_run_at is kept only for tasks that run no registered job.
+    runs = last_runs({task_job(t.task) for t in tasks} - {""})
+    schedules = [_schedule_row(t, runs.get(task_job(t.task))) for t in tasks]
     return render(
         request,
         "pilots/term/job_list.html",
@@ -79,8 +82,9 @@ def schedule_words(task) -> str:
     return "未设定运行时间"
 
 
-def _schedule_row(task) -> dict:
-    """One schedule as the jobs page says it: when, and what it does, in words."""
+def _schedule_row(task, last_run: JobRun | None = None) -> dict:
+    """One schedule as the jobs page says it: when, what it does, in words, and how its
+    last run went."""
     when = schedule_words(task)
     what = task_description(task.task) or task_label(task.task) or task.name
     return {
@@ -89,7 +93,8 @@ def _schedule_row(task) -> dict:
         "what": what,
         "sentence": f"{when}：{what}",
         "enabled": task.enabled,
-        "last_run_at": task.last_run_at,
+        "last_run_at": last_run.started_at if last_run else task.last_run_at,
+        "last_run": last_run,
     }
 
 

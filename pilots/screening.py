@@ -19,7 +19,14 @@ from django.utils import timezone
 from accounts.models import Organisation, office_organisation
 from core.history import save_with_history
 from pilots import policy, rules
-from pilots.calls import _lock, _notify, _record_opinion, _require_reason, _require_state
+from pilots.calls import (
+    OPINION_MAX,
+    _lock,
+    _notify,
+    _record_opinion,
+    _require_reason,
+    _require_state,
+)
 from pilots.constants import SCREENING_CRITERIA, Decision, OverlapVerdict, Stage, Status
 from pilots.models import Call, Opinion, OverlapFlag, Pilot, ScreeningChecklist
 from pilots.validators import validate_doc_number
@@ -246,6 +253,8 @@ def office_approve(
         errors["approval_date"] = "请填写批复日期。"
     elif approval_date > timezone.localdate():
         errors["approval_date"] = "批复日期不能晚于今天。"
+    if len(opinion or "") > OPINION_MAX:
+        errors["reason"] = f"审定意见不超过{OPINION_MAX}字（现有{len(opinion)}字）。"
     if errors:
         raise ValidationError(errors)
     _require_overlaps_decided(pilot, "批复", actor=actor)

@@ -164,6 +164,8 @@ def enter_pilot(
         missing["approval_date"] = "批复日期不能晚于今天。"
     if missing:
         raise ValidationError(missing)
+    regions = list(regions)
+    _check_regions(regions)
     pilot.status = Status.APPROVED
     pilot.code = next_code(timezone.localdate().year)
     _check_entry(pilot, milestones)
@@ -173,6 +175,24 @@ def enter_pilot(
     _replace_milestones(pilot, milestones, actor=actor)
     _reindex_on_commit(pilot)
     return pilot
+
+
+def region_errors(regions: Iterable[Organisation], keep: Iterable[int] = ()) -> list[str]:
+    """A pilot's regions are places of this province (a prefecture, or a county under one):
+    not a department, nor a unit of another province's plan (忻州市忻府区). Regions a pilot
+    already names (`keep`) stay valid."""
+    kept = set(keep)
+    return [
+        f"「{org.name}」不是本省的设区市或县（市、区），不能作为试点地区。"
+        for org in regions
+        if org.pk not in kept and not org.is_region
+    ]
+
+
+def _check_regions(regions: Sequence[Organisation], keep: Iterable[int] = ()) -> None:
+    errors = region_errors(regions, keep)
+    if errors:
+        raise ValidationError({"regions": errors})
 
 
 def _require_own_lead(actor, lead_id: int | None, message: str) -> None:
@@ -222,6 +242,9 @@ def update_pilot(
         actor
     ) == Role.LEAD_DEPARTMENT:
         _require_own_lead(actor, locked.lead_department_id, "不能把试点改为其他部门牵头。")
+    if regions is not None:
+        regions = list(regions)
+        _check_regions(regions, keep=locked.regions.values_list("pk", flat=True))
     draft = locked.status in (Status.DRAFT, Status.RETURNED) and locked.origin == Origin.CALL
     _check_entry(locked, milestones, draft=draft)
     save_with_history(locked, actor=actor, reason=reason or "修改试点信息")
@@ -318,6 +341,8 @@ def ledger_correction_errors(
         for org in regions:
             if org.kind not in (OrgKind.PREFECTURE, OrgKind.COUNTY):
                 add("regions", f"「{org.name}」不是设区市或县（市、区）。")
+            elif org.pk not in current and not org.is_region:
+                add("regions", region_errors([org])[0])
             elif not org.is_active and org.pk not in current:
                 add("regions", f"「{org.name}」已停用，不能新增为试点地区。")
     if not errors.get("end_date"):

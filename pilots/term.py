@@ -28,11 +28,14 @@ from django.utils import timezone
 from accounts.models import Organisation, office_organisation
 from core.history import save_with_history
 from pilots import policy, rules
-from pilots.calls import _lock, _notify, _require_reason, _require_state
+from pilots.calls import OPINION_MAX, _limit_text, _lock, _notify, _require_reason, _require_state
 from pilots.constants import DeadlineKind, EvaluatorType, PilotKind, Status, TermRequestStatus
 from pilots.deadlines import ACCEPTANCE_STATES, resolve_met
 from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Milestone, Pilot
 from pilots.services import MilestoneData
+
+# A restore's reason: a few sentences (the form shows the same limit).
+RESTORE_REASON_MAX = 500
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -50,13 +53,26 @@ def _require_office(actor, action: str) -> None:
         raise PermissionDenied(f"只有省办可以{action}。")
 
 
-def _required(values: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
-    errors = {
-        name: f"请填写{label}。" for name, label in labels.items() if not values[name].strip()
-    }
+# The longest text each field of the end of a term takes (the forms show the same limits).
+TEXT_LIMITS = dict(results=3000, milestones_reached=1000, experience=2000, reason=1000)
+TEXT_LIMITS.update(stage_targets=2000, summary=5000, third_party=200, note=OPINION_MAX)
+
+
+def _required(
+    values: dict[str, str], labels: dict[str, str], optional: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The texts stripped; every one in `labels` stated, and none (of `optional` either)
+    over its limit in TEXT_LIMITS — all errors at once, keyed by field."""
+    optional = optional or {}
+    texts = {name: (value or "").strip() for name, value in values.items()}
+    errors = {name: f"请填写{label}。" for name, label in labels.items() if not texts[name]}
+    for name, label in {**labels, **optional}.items():
+        limit = TEXT_LIMITS.get(name)
+        if name not in errors and limit and len(texts[name]) > limit:
+            errors[name] = f"{label}不超过{limit}字（现有{len(texts[name])}字）。"
     if errors:
         raise ValidationError(errors)
-    return {name: value.strip() for name, value in values.items()}
+    return texts
 
 
 # --- what may be done now (for pages) -------------------------------------------------------
@@ -125,8 +141,9 @@ def report_closure(
             f"（{rules.numbers().closure_window}，第二条第（四）项）。"
         )
     texts = _required(
-        {"results": results, "experience": experience},
+        {"results": results, "experience": experience, "milestones_reached": milestones_reached},
         {"results": "完成情况", "experience": "可复制推广的经验"},
+        {"milestones_reached": "时间节点完成情况"},
     )
     report = ClosureReport(
         pilot=pilot,
@@ -134,7 +151,7 @@ def report_closure(
         submitted_by=actor,
         results=texts["results"],
         experience=texts["experience"],
-        milestones_reached=milestones_reached.strip(),
+        milestones_reached=texts["milestones_reached"],
     )
     if attachment is not None:
         report.attachment = attachment
@@ -156,6 +173,7 @@ def _decide(model, record, *, actor, accepted: bool, note: str, reason: str, act
     closure report or extension request. Returns (pilot, record)."""
     pilot = _lock(record.pilot)
     record = model.objects.select_for_update().select_related("pilot").get(pk=record.pk)
+    _limit_text(note.strip(), "意见", TEXT_LIMITS["note"], field="note")
     if record.status != TermRequestStatus.SUBMITTED:
         raise ValidationError(f"该{model._meta.verbose_name}已{action}。")
     record.status = TermRequestStatus.ACCEPTED if accepted else TermRequestStatus.RETURNED
@@ -401,6 +419,12 @@ def submit_acceptance_report(
         errors["evaluator"] = "请选择评估方式（牵头单位自行评估或委托第三方评估）。"
     elif evaluator == EvaluatorType.THIRD_PARTY and not third_party.strip():
         errors["third_party"] = "委托第三方评估的，请填写第三方评估机构名称。"
+    for name, label, text in (
+        ("summary", "总结报告", summary.strip()),
+        ("third_party", "第三方评估机构", third_party.strip()),
+    ):
+        if name not in errors and len(text) > TEXT_LIMITS[name]:
+            errors[name] = f"{label}不超过{TEXT_LIMITS[name]}字（现有{len(text)}字）。"
     if errors:
         raise ValidationError(errors)
     day = _today(today)
@@ -456,7 +480,7 @@ def restore_pilot(*, actor, pilot: Pilot, reason: str, today: dt.date | None = N
     state as before the purge; from today it has a new grace period to report closure or ask
     for an extension."""
     _require_office(actor, "恢复入库")
-    reason = _require_reason(reason, "恢复理由")
+    reason = _require_reason(reason, "恢复理由", limit=RESTORE_REASON_MAX)
     pilot = _lock(pilot)
     _require_state(pilot, Status.PURGED, action="恢复入库")
     pilot.status = pilot.status_before_purge or Status.ACTIVE

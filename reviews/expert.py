@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
@@ -41,6 +41,8 @@ DEFAULT_CRITERIA = [
     {"title": "工作基础与保障", "max": 20},
     {"title": "可复制可推广价值", "max": 20},
 ]
+# The longest opinion an expert may write: a page of text, enough for reasons on each criterion.
+OPINION_MAX_LENGTH = 2000
 # Applications the office may send to experts: endorsed by the prefecture, not yet decided.
 REVIEWABLE_STATES = (Status.ENDORSED,)
 
@@ -111,15 +113,15 @@ def review_for(user, pk: int) -> ExpertReview:
     return review
 
 
-def _score(value, maximum: Decimal, title: str, errors: list[str]) -> Decimal | None:
+def _score(value, maximum: Decimal, title: str) -> tuple[Decimal | None, str]:
+    """(the score, "") or (None, the Chinese message why it is not one)."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         number = None
     if number is None or not number.is_finite() or not 0 <= number <= maximum:
-        errors.append(f"“{title}”的得分应在0至{maximum}之间。")
-        return None
-    return number
+        return None, f"“{title}”的得分应在0至{maximum}之间。"
+    return number, ""
 
 
 @transaction.atomic
@@ -131,20 +133,27 @@ def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str
         raise PermissionDenied("只有被分配的专家可以提交评审。")
     if review.status == ExpertReview.SUBMITTED:
         raise ValidationError("该评审已提交，不能修改。")
-    errors: list[str] = []
+    # Each message under its field's name (score_0, score_1, …, opinion): the page shows it
+    # beside the field, the API and other callers read the messages.
+    errors: dict[str, str] = {}
     if len(scores) != len(review.criteria):
-        errors.append("请为每一项评审标准打分。")
-    values = [
-        _score(value, Decimal(str(c["max"])), c["title"], errors)
-        for value, c in zip(scores, review.criteria, strict=False)
-    ]
-    if not opinion.strip():
-        errors.append("请填写评审意见。")
+        errors[NON_FIELD_ERRORS] = "请为每一项评审标准打分。"
+    values = []
+    for index, (value, criterion) in enumerate(zip(scores, review.criteria, strict=False)):
+        number, problem = _score(value, Decimal(str(criterion["max"])), criterion["title"])
+        values.append(number)
+        if problem:
+            errors[f"score_{index}"] = problem
+    opinion = (opinion or "").strip()
+    if not opinion:
+        errors["opinion"] = "请填写评审意见。"
+    elif len(opinion) > OPINION_MAX_LENGTH:
+        errors["opinion"] = f"评审意见不超过{OPINION_MAX_LENGTH}字（现有{len(opinion)}字）。"
     if errors:
         raise ValidationError(errors)
     review.scores = [str(v) for v in values]
     review.total = sum(values, Decimal(0))
-    review.opinion = opinion.strip()
+    review.opinion = opinion
     review.status = ExpertReview.SUBMITTED
     review.submitted_at = timezone.now()
     save_with_history(review, actor=actor, reason="提交专家评审")

@@ -11,9 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.constants import Role
+from core.forms import add_domain_errors
+from core.views import bound_data
 from pilots import policy
 from reviews import expert
-from reviews.forms import AssignExpertsForm
+from reviews.forms import AssignExpertsForm, ExpertReviewForm
 
 
 @login_required
@@ -54,18 +57,17 @@ def assign(request: HttpRequest, code: str) -> HttpResponse:
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     """An expert's review of one assigned application."""
     task = expert.review_for(request.user, pk)
-    errors: list[str] = []
-    if request.method == "POST":
-        scores = [request.POST.get(f"score_{i}", "") for i in range(len(task.criteria))]
+    form = ExpertReviewForm(bound_data(request), criteria=task.criteria)
+    if request.method == "POST" and form.is_valid():
         try:
             expert.submit_review(
                 actor=request.user,
                 review=task,
-                scores=scores,
-                opinion=request.POST.get("opinion", ""),
+                scores=form.scores(),
+                opinion=form.cleaned_data["opinion"],
             )
         except ValidationError as exc:
-            errors = exc.messages
+            add_domain_errors(form, exc)
         else:
             messages.success(request, "评审已提交。")
             return redirect("reviews:expert_review", pk=task.pk)
@@ -84,8 +86,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
                     strict=False,
                 )
             ),
-            "posted": request.POST,
-            "errors": errors,
+            "form": form,
             "others": expert.others_visible(task),
         },
     )
@@ -94,6 +95,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def my_reviews(request: HttpRequest) -> HttpResponse:
     from reviews.models import ExpertReview
+
+    if policy.role_of(request.user) != Role.EXPERT:
+        raise PermissionDenied("评审任务只分配给评审专家。")
 
     tasks = ExpertReview.objects.filter(expert=request.user).select_related("pilot")
     return render(request, "reviews/expert_list.html", {"tasks": tasks})

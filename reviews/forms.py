@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
-from core.forms import ProductForm, prepare_field
+from core.forms import ProductForm, mark_required, prepare_field
 from pilots.constants import EvaluatorType
 from pilots.forms import DATE_WIDGET
 from reviews import scoring
@@ -326,3 +326,34 @@ class AssignExpertsForm(forms.Form):
         self.fields["experts"].error_messages["required"] = "请至少选择一位评审专家。"
         self.fields["due_date"].error_messages["required"] = "请填写评审期限。"
         self.fields["due_date"].error_messages["invalid"] = "请输入有效日期。"
+
+
+class ExpertReviewForm(ProductForm, forms.Form):
+    """An expert's scores, one field per criterion (score_0, score_1, …), and the opinion.
+    reviews.expert.submit_review checks them all at once (ranges, the opinion and its
+    length) and its messages land beside these fields; what was typed stays in the form
+    after an error."""
+
+    def __init__(self, *args, criteria=(), **kwargs):
+        from reviews.expert import OPINION_MAX_LENGTH
+
+        kwargs.setdefault("auto_id", "%s")  # the page's fields keep their ids: score_0, opinion
+        super().__init__(*args, **kwargs)
+        for index, criterion in enumerate(criteria):
+            self.fields[f"score_{index}"] = forms.CharField(
+                label=f"{criterion['title']}（0–{criterion['max']}分）",
+                required=False,
+                widget=forms.NumberInput(attrs={"min": 0, "max": criterion["max"], "step": 0.5}),
+            )
+        self.fields["opinion"] = forms.CharField(
+            label="评审意见",
+            required=False,
+            max_length=OPINION_MAX_LENGTH,
+            widget=forms.Textarea(attrs={"rows": 5}),
+        )
+        for field in self.fields.values():
+            prepare_field(field)
+            mark_required(field)
+
+    def scores(self) -> list:
+        return [value for name, value in self.cleaned_data.items() if name.startswith("score_")]

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.constants import Role
 from core.views import bound_data, content_disposition
 from pilots import policy
 from reviews import evaluations, scoring
@@ -19,8 +20,16 @@ from reviews.forms import EvaluationForm, IndicatorFormSet, ScorecardForm, indic
 from reviews.models import Evaluation, Scorecard
 
 
+def may_list_scorecards(user) -> bool:
+    return policy.is_office(user) or policy.role_of(user) == Role.LEAD_DEPARTMENT
+
+
 @login_required
 def scorecard_list(request: HttpRequest) -> HttpResponse:
+    """The scorecards: the office defines them, lead departments evaluate their pilots with
+    them. A scorecard itself is readable from every evaluation scored against it."""
+    if not may_list_scorecards(request.user):
+        raise PermissionDenied("评分表由省办制定、牵头联系部门用于试点评估，本单位无需查看。")
     cards = Scorecard.objects.annotate(
         n_indicators=Count("indicators", distinct=True),
         n_evaluations=Count("evaluations", distinct=True),
@@ -43,6 +52,7 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "indicators": list(card.indicators.all()),
             "criteria": list(card.criteria.all()),
             "indicator_share": 100 - card.effort_share,
+            "may_list": may_list_scorecards(request.user),
         },
     )
 

@@ -5,6 +5,7 @@ unless the office is a superuser; never its own deactivation; everything audited
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -282,3 +283,21 @@ def test_office_cannot_give_a_user_the_auditor_role_on_the_edit_page(client_for,
 
 def test_unknown_account_is_404(client_for, personas):
     assert client_for("office").get(reverse("user_edit", args=["nobody"])).status_code == 404
+
+
+def test_the_admin_names_the_login_lockout_in_chinese_and_keeps_the_users_name_as_written(
+    client, superuser
+):
+    superuser.is_staff = True
+    superuser.save()
+    client.force_login(superuser)
+    page = client.get("/admin/").content.decode()
+    assert "登录锁定" in page
+    assert ">Axes<" not in page
+    for model in ("登录失败记录", "登录锁定计数", "登录日志"):
+        assert model in page
+    # the greeting shows "admin" as written: the admin's capitals are switched off
+    assert "<strong>admin</strong>" in page
+    assert "css/admin.css" in page
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "admin.css").read_text()
+    assert "#user-tools" in css and "text-transform: none" in css

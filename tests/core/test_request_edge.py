@@ -22,6 +22,7 @@ PDF = (
     b"startxref\n9\n%%EOF\n"
 )
 FIELD_REFUSED = "提交的内容含有不允许的控制字符"
+FIELD_CONTROL = "含有不允许的控制字符（如 NUL），请删除后重新填写。"
 JSON_REFUSED = "提交的 JSON 含有不允许的控制字符"
 
 
@@ -112,31 +113,72 @@ def test_api_path_and_query_refusals_are_chinese_json(client, api_key, pilot):
 
 
 @pytest.mark.parametrize("value", ["进展\x00", "进展\x01说明", "进展\x1b", "进展\x7f", "进展\x85"])
-def test_control_character_in_a_form_field_answers_400_and_stores_nothing(
+def test_control_character_in_a_form_field_is_refused_beside_the_field_keeping_the_form(
     client, personas, report_url, value
 ):
     client.force_login(personas["dept"])
-    response = client.post(report_url, {"progress": value})
-    assert response.status_code == 400
-    assert FIELD_REFUSED in _page_text(response)
+    response = client.post(report_url, {"progress": value, "problems": "资金不足"})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["progress"] == [FIELD_CONTROL]
+    assert FIELD_CONTROL in _page_text(response)
+    assert "资金不足" in _page_text(response)  # what was typed is still there
     assert not QuarterlyReport.objects.exists()
 
 
-def test_control_character_in_a_multipart_field_answers_400(client, personas, report_url):
+def test_control_character_in_a_multipart_field_is_refused_beside_the_field(
+    client, personas, report_url
+):
     client.force_login(personas["dept"])
     response = client.post(
         report_url,
         {"progress": "进展\x02", "attachment": SimpleUploadedFile("进展.pdf", PDF)},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
+    assert response.context["form"].errors["progress"] == [FIELD_CONTROL]
     assert not QuarterlyReport.objects.exists()
 
 
-def test_nul_in_a_form_field_name_answers_400(client, personas, report_url):
+def test_control_character_in_an_api_form_post_still_answers_400_json(client, api_key, pilot):
+    from urllib.parse import urlencode
+
+    response = client.post(
+        f"/api/v1/pilots/{pilot.code}/reports/",
+        urlencode({"year": 2026, "quarter": 2, "progress": "进展\x01"}),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Token {api_key}",
+    )
+    assert response.status_code == 400
+    assert FIELD_REFUSED in response.json()["detail"]
+    assert not QuarterlyReport.objects.exists()
+
+
+def test_control_character_in_a_reason_read_without_a_form_changes_nothing(
+    client, personas, make_pilot, orgs
+):
+    """The withdrawal's reason is read without a form field: the domain change is refused."""
+    from pilots.constants import Status
+    from pilots.models import Opinion
+
+    pilot = make_pilot(status=Status.SUBMITTED, applicant=orgs["county"])
+    client.force_login(personas["county"])
+    response = client.post(f"/pilots/{pilot.code}/withdraw/", {"reason": "不再申报\x01"})
+    assert response.status_code == 302
+    pilot.refresh_from_db()
+    assert pilot.status == Status.SUBMITTED
+    assert not Opinion.objects.filter(pilot=pilot).exists()
+    assert "控制字符" in _page_text(client.get(response["Location"]))
+
+
+def test_control_character_in_a_value_read_without_a_form_is_never_stored(client, personas):
+    """A token's purpose is read without a form field: the row is refused, with a message."""
+    from accounts.models import ApiToken
+
     client.force_login(personas["dept"])
-    response = client.post(report_url, {"progress": "进展", "x\x00": "1"})
-    assert response.status_code == 400
-    assert not QuarterlyReport.objects.exists()
+    response = client.post("/accounts/profile/tokens/", {"name": "对接\x01平台"}, follow=True)
+    assert response.status_code == 200
+    assert "控制字符" in _page_text(response)
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ R2.3) or returns it for a new version. Through the domain functions and through 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -674,3 +675,12 @@ def test_the_plan_is_downloaded_only_by_those_who_see_the_pilot_R2_2(
         assert client_for(who).get(url).status_code == 404, who
     # the stored file is not served under MEDIA_URL either
     assert client_for("hangzhou").get(f"/files/{filing.plan.name}").status_code == 404
+
+
+def test_a_filings_page_is_marked_in_the_navigation_as_filing_confirmation(
+    client_for, personas, approved
+):
+    filing = submit(personas, approved)
+    page = client_for("office").get(f"/ledger/filings/{filing.pk}/").content.decode()
+    current = re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]*)</a>', page)
+    assert current == ["备案确认"]

@@ -118,6 +118,14 @@ def test_office_opens_a_call(client_for):
         ({"deadline": "2026-02-30T10:00"}, "请输入有效的日期时间。"),
         ({"prefecture_quota": "0"}, "推荐名额至少为1。"),
         ({"prefecture_quota": "两项"}, "请输入整数。"),
+        (
+            {"deadline": "9999-04-16T17:00"},
+            "报送截止时间不能晚于2028年3月20日（申报批次的截止时间应在2年以内），请检查年份。",
+        ),
+        (
+            {"deadline": "2028-03-21T09:00"},
+            "报送截止时间不能晚于2028年3月20日（申报批次的截止时间应在2年以内），请检查年份。",
+        ),
     ],
     ids=[
         "empty-title",
@@ -128,6 +136,8 @@ def test_office_opens_a_call(client_for):
         "impossible-date",
         "quota-0",
         "quota-text",
+        "deadline-year-9999",
+        "deadline-beyond-two-years",
     ],
 )
 def test_office_call_form_errors_in_chinese(client_for, overrides, field_error):
@@ -220,6 +230,27 @@ def test_incomplete_application_submitted_names_what_is_missing_beside_each_fiel
     text = _text(response)
     assert '<div class="error">请填写试点目标（第一条第（一）项：准入六要素）。</div>' in text
     assert '<div class="error">请填写推进措施（第一条第（一）项：准入六要素）。</div>' in text
+
+
+def test_submitting_from_the_pilot_page_names_the_empty_fields_in_one_sentence_R1_1(
+    client_for, orgs, call
+):
+    client = client_for("county")
+    client.post(
+        f"/pilots/calls/{call.pk}/apply/",
+        form_data(orgs, name="", start_date="", end_date="", goal=""),
+    )
+    pilot = Pilot.objects.get()
+    assert pilot.status == Status.DRAFT
+    response = client.post(f"/pilots/{pilot.code}/submit/")
+    message = _messages(response)[-1]
+    assert message.startswith("尚不能提交。请先填写：")
+    for label in ("试点名称", "起止日期", "试点目标"):
+        assert label in message
+    assert "此字段不能为空" not in message
+    assert "。；" not in message and "。。" not in message
+    pilot.refresh_from_db()
+    assert pilot.status == Status.DRAFT
 
 
 def test_application_form_errors_in_chinese(client_for, orgs, call):

@@ -505,11 +505,11 @@ def test_every_history_row_of_an_entry_carries_actor_and_reason_R2_2(dept, orgs)
 # --- the pilot page's history -------------------------------------------------------------
 
 
-def detail_queries(client, pilot) -> int:
+def detail_queries(client, pilot, page: str = "") -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    url = f"/pilots/{pilot.code}/"
+    url = f"/pilots/{pilot.code}/{page}"
     client.get(url)  # the first visit fills the session's saved state
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
@@ -521,14 +521,16 @@ def test_pilot_page_queries_do_not_grow_with_its_history(dept, orgs, entered, cl
     client = client_for("office")
     update_pilot(actor=dept, pilot=entered, data={}, regions=[orgs["county"]])
     short = detail_queries(client, entered)
+    short_history = detail_queries(client, entered, "history/")
     # when the regions change eight more times (each change writes history rows with their
     # many-to-many sets)
     for i in range(8):
         regions = [orgs["hangzhou"]] if i % 2 == 0 else [orgs["county"], orgs["hangzhou"]]
         update_pilot(actor=dept, pilot=entered, data={}, regions=regions)
     assert entered.history.count() >= 10
-    # then the page runs the same number of queries
+    # then the pilot's page and its history page run the same number of queries
     assert detail_queries(client, entered) == short
+    assert detail_queries(client, entered, "history/") == short_history
 
 
 def test_pilot_history_names_regions_as_they_were_including_removed_ones(
@@ -536,11 +538,43 @@ def test_pilot_history_names_regions_as_they_were_including_removed_ones(
 ):
     # given the pilot moved from Hangzhou to the county (Hangzhou is no longer a region)
     update_pilot(actor=dept, pilot=entered, data={}, regions=[orgs["county"]], reason="调整地区")
-    page = client_for("office").get(f"/pilots/{entered.code}/")
+    page = client_for("office").get(f"/pilots/{entered.code}/history/")
     entry = next(e for e in page.context["timeline"] if e.reason == "调整地区")
     change = next(c for c in entry.changes if c.label == "试点地区")
-    # then the history names both, by their short names, not by ids
-    assert (change.old, change.new) == (orgs["hangzhou"].short_name, orgs["county"].short_name)
+    # then the history names both as the places they are, not by ids nor as bureaus
+    assert (change.old, change.new) == ("杭州市", "杭州市西湖区")
+
+
+def test_pilot_history_shows_a_region_as_its_place_even_when_it_is_the_applicant(
+    dept, orgs, entered, client_for
+):
+    # given the county bureau applied and its county is the region
+    Pilot.objects.filter(pk=entered.pk).update(applicant=orgs["county"])
+    entered.refresh_from_db()
+    update_pilot(actor=dept, pilot=entered, data={}, regions=[orgs["county"]], reason="调整地区")
+    page = client_for("office").get(f"/pilots/{entered.code}/history/")
+    entry = next(e for e in page.context["timeline"] if e.reason == "调整地区")
+    change = next(c for c in entry.changes if c.label == "试点地区")
+    assert change.new == "杭州市西湖区"
+    assert orgs["county"].name not in change.new  # the bureau is the applicant, not a region
+
+
+def test_pilot_history_shows_a_file_by_its_own_name_and_an_empty_value_as_a_dash(
+    dept, orgs, entered, client_for
+):
+    from django.core.files.base import ContentFile
+
+    from core.history import save_with_history
+
+    entered.plan_attachment.save("实施方案.pdf", ContentFile(b"%PDF-1.4"), save=False)
+    save_with_history(entered, actor=dept, reason="上传方案", update_fields=["plan_attachment"])
+    page = client_for("office").get(f"/pilots/{entered.code}/history/")
+    entry = next(e for e in page.context["timeline"] if e.reason == "上传方案")
+    change = next(c for c in entry.changes if c.label == "试点方案")
+    assert change.old == "—"
+    assert change.new.startswith("实施方案") and change.new.endswith(".pdf")
+    assert "/" not in change.new
+    assert f"pilots/{entered.code}/plan/" not in page.content.decode()
 
 
 def test_a_pilot_approved_after_today_is_refused_R2_2(dept, orgs):

@@ -276,7 +276,9 @@ def test_n3_call_sheet_has_every_field_under_chinese_headers(application, call, 
     assert row["试点类型"].value == "综合性试点"
     assert row["申报单位"].value == orgs["county"].name
     assert row["所属设区市"].value == orgs["hangzhou"].name
-    assert row["试点地区"].value == orgs["county"].name
+    # The region is the place (杭州市西湖区), the applying bureau has its own column.
+    assert row["试点地区"].value == orgs["county"].place_name == "杭州市西湖区"
+    assert row["试点地区"].value != row["申报单位"].value
     assert row["建议牵头部门"].value == orgs["dept"].name
     assert row["时间节点"].value == "2026年12月31日 出台磋商办法；2028年6月30日 完成中期评估"
     assert row["联系电话"].value == "0571-87654321"

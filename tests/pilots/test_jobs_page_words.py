@@ -52,3 +52,23 @@ def test_the_jobs_page_says_what_and_when_in_words(client_for, db):
     assert "pilots.tasks." not in page and "accounts.tasks." not in page
     assert "Asia/Shanghai" not in page and "*/10" not in page
     assert "查询数" not in page
+
+
+def test_the_jobs_page_shows_each_jobs_last_run_time_and_result(client_for, db, time_machine):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from config.schedule import install_schedules
+    from pilots import jobs
+
+    install_schedules()
+    time_machine.move_to(dt.datetime(2026, 3, 31, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    jobs.flag_overdue(dt.date(2026, 3, 31))
+    response = client_for("office").get("/pilots/jobs/")
+    row = next(r for r in response.context["schedules"] if "标记逾期事项" in r["what"])
+    assert row["last_run"] is not None and row["last_run"].job == "flag_overdue"
+    page = response.content.decode()
+    assert "2026年3月31日 01:10" in page
+    # a job never run reads as "—", not as an empty cell
+    never = next(r for r in response.context["schedules"] if r["last_run"] is None)
+    assert never["last_run_at"] is None

@@ -218,6 +218,23 @@ def test_bad_field_values_are_refused_in_chinese(dept_client, orgs, overrides, t
     assert_refused(dept_client.post(CREATE, form_data(orgs, **overrides)), text)
 
 
+@pytest.mark.parametrize("phone", ["0571-1", "12345678", "0571-0123456", "1381234567", "0571-"])
+def test_a_phone_that_is_neither_a_landline_with_area_code_nor_a_mobile_is_refused(
+    dept_client, orgs, phone
+):
+    response = dept_client.post(CREATE, form_data(orgs, contact_phone=phone))
+    assert_refused(response, "固定电话请带区号，如0571-87654321；手机号码为11位数字")
+
+
+@pytest.mark.parametrize(
+    "phone", ["0571-87654321", "(0571)87654321", "0570-3087415-802", "13812345678", "138 1234 5678"]
+)
+def test_landlines_with_area_code_and_mobiles_are_taken(dept_client, orgs, phone):
+    response = dept_client.post(CREATE, form_data(orgs, contact_phone=phone))
+    assert response.status_code == 302
+    assert Pilot.objects.get().contact_phone == phone
+
+
 @pytest.mark.parametrize(
     "lead",
     [
@@ -242,6 +259,30 @@ def test_nonexistent_region_is_refused(dept_client, orgs, region):
 def test_department_is_not_a_region(dept_client, orgs):
     response = dept_client.post(CREATE, form_data(orgs, regions=[orgs["dept"].pk]))
     assert_refused(response, "请从列表中选择。")
+
+
+def test_units_of_another_provinces_plan_are_not_offered_as_regions(dept_client, orgs):
+    from accounts.orgdata import ensure_plan_units
+
+    xinfu = ensure_plan_units()["xinfu"]  # 忻州市忻府区, a county kind with no prefecture here
+    page = dept_client.get(CREATE).content.decode()
+    assert "忻府区" not in page
+    assert orgs["county"].short_name in page
+    response = dept_client.post(CREATE, form_data(orgs, regions=[xinfu.pk]))
+    assert_refused(response, "请从列表中选择。")
+
+
+def test_the_domain_refuses_a_unit_of_another_province_as_a_region(personas, approved):
+    from django.core.exceptions import ValidationError
+
+    from accounts.orgdata import ensure_plan_units
+    from pilots.services import update_pilot
+
+    xinfu = ensure_plan_units()["xinfu"]
+    with pytest.raises(ValidationError) as refused:
+        update_pilot(actor=personas["dept"], pilot=approved, data={}, regions=[xinfu])
+    assert "不是本省的设区市或县（市、区）" in refused.value.message_dict["regions"][0]
+    assert list(approved.regions.values_list("code", flat=True)) == ["hangzhou"]
 
 
 @pytest.mark.parametrize(
@@ -323,13 +364,16 @@ def test_valid_entry_creates_pilot_and_redirects_to_its_page_R2_2(dept_client, o
     assert set(pilot.regions.all()) == {orgs["hangzhou"], orgs["county"]}
     assert list(pilot.participating_units.all()) == [orgs["other_dept"]]
     assert pilot.applicant == orgs["dept"]
-    # and the detail page tells who entered it and why
+    # and the detail page links its history, which tells who entered it and why
     detail = dept_client.get(response["Location"])
     content = detail.content.decode()
     assert detail.status_code == 200
     assert "ST-2026-0001" in content
-    assert "张明" in content
-    assert "部委批复后录入" in content
+    history_url = reverse("pilots:history", args=[pilot.code])
+    assert f'href="{history_url}"' in content
+    history = dept_client.get(history_url).content.decode()
+    assert "张明" in history
+    assert "部委批复后录入" in history
     # with the filing deadline a week after the approval
     assert "2026年5月17日" in content
 
@@ -433,7 +477,7 @@ def test_valid_edit_saves_and_records_the_reason(dept_client, orgs, approved):
         "dept",
         "按批复文件更正名称",
     )
-    content = dept_client.get(response["Location"]).content.decode()
+    content = dept_client.get(reverse("pilots:history", args=[approved.code])).content.decode()
     assert "按批复文件更正名称" in content
     assert "张明" in content
 

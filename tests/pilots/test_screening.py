@@ -406,3 +406,19 @@ def test_r2_2_lead_department_told_the_filing_due_date(orgs, personas, endorsed)
 def test_r2_2_approval_only_of_an_endorsed_application(personas, make_application):
     with pytest.raises(ValidationError, match="不能批复"):
         approve(personas, make_application())
+
+
+def test_r1_3_a_prefecture_is_told_a_flag_it_may_not_see_is_not_its_to_judge(
+    personas, make_application, make_pilot, orgs, client_for
+):
+    """A flag against another prefecture's pilot is the office's: the screening page tells the
+    prefecture it need not judge it and that it does not hold its decision up."""
+    pilot = make_application()
+    elsewhere = make_pilot(
+        code="ST-2025-0902", name="宁波市生态环境损害赔偿制度改革试点", regions=[orgs["ningbo"]]
+    )
+    _flag(pilot, elsewhere)
+    page = client_for("hangzhou").get(f"/pilots/{pilot.code}/screen/").content.decode()
+    assert "此项无需您判定，不影响您判定其他提示和把关决定" in page
+    assert "由省办核实" not in page and "待省办判定" not in page
+    assert elsewhere.name not in page

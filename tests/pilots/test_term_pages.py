@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from accounts.constants import Role
@@ -251,7 +252,8 @@ def test_an_extension_approved_moves_the_end_date_and_history_says_why_R2_4(
     assert pilot.status == Status.ACTIVE
     assert pilot.end_date == D(2027, 9, 30)
     page = office.get(pilot.get_absolute_url()).content.decode()
-    assert "同意延期：结束日期由2026年12月31日延至2027年9月30日" in page
+    history = office.get(reverse("pilots:history", args=[pilot.code])).content.decode()
+    assert "同意延期：结束日期由2026年12月31日延至2027年9月30日" in history
     assert "配套制度印发" in page
 
 
@@ -384,7 +386,8 @@ def test_purged_pilots_are_listed_and_the_office_restores_one_with_a_reason_R2_4
     pilot.refresh_from_db()
     assert pilot.status == Status.ACTIVE and pilot.restored_on == D(2027, 2, 3)
     detail = office.get(pilot.get_absolute_url()).content.decode()
-    assert "恢复入库：部门已说明情况" in detail
+    history = office.get(reverse("pilots:history", args=[pilot.code])).content.decode()
+    assert "恢复入库：部门已说明情况" in history
     assert "2027年3月6日起" in detail  # a new grace of 30 days from the restore
 
 

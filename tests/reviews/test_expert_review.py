@@ -147,6 +147,40 @@ def test_scores_beyond_the_maximum_or_no_opinion_are_refused_N3(assigned, client
         expert.submit_review(actor=mine.expert, review=mine, scores=[0, 0, 0, 0], opinion="改")
 
 
+def test_after_an_error_every_entered_score_stays_and_errors_sit_beside_their_fields_N3(
+    assigned, client_for
+):
+    mine = assigned[0]
+    response = _post(client_for("expert"), mine, [31, 25.5, 18, 12], opinion="措施可行。")
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["score_0"] == ["“改革意义与制度创新”的得分应在0至30之间。"]
+    assert set(form.errors) == {"score_0"}
+    page = response.content.decode()
+    for typed in ('value="31"', 'value="25.5"', 'value="18"', 'value="12"', "措施可行。"):
+        assert typed in page
+    mine.refresh_from_db()
+    assert mine.status == ExpertReview.PENDING
+
+
+def test_the_opinion_has_a_limit_with_a_counter_on_the_page_and_in_the_domain_N3(
+    assigned, client_for
+):
+    mine = assigned[0]
+    client = client_for("expert")
+    page = client.get(f"/reviews/expert/{mine.pk}/").content.decode()
+    assert f'data-maxlength="{expert.OPINION_MAX_LENGTH}"' in page
+    too_long = "意" * (expert.OPINION_MAX_LENGTH + 1)
+    response = _post(client, mine, [30, 30, 20, 20], opinion=too_long)
+    assert "不能超过2000字" in response.context["form"].errors["opinion"][0]
+    with pytest.raises(ValidationError, match="评审意见不超过2000字"):
+        expert.submit_review(
+            actor=mine.expert, review=mine, scores=[30, 30, 20, 20], opinion=too_long
+        )
+    mine.refresh_from_db()
+    assert mine.status == ExpertReview.PENDING and mine.opinion == ""
+
+
 def test_the_office_reads_mean_and_spread_side_by_side_N3(
     assigned, application, client_for, client, second_expert, orgs
 ):
