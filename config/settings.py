@@ -169,6 +169,36 @@ STORAGES = {
     "default": {"BACKEND": "accounts.storage.AuditedPrivateStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# With several hosts the private files live in an S3-compatible bucket that every web and
+# worker process reads (docs/deployment.md, 对象存储); MEDIA_ROOT is then not used. Objects
+# are private and never linked to: downloads are streamed by the permission-checked views.
+S3_BUCKET = env_str("S3_BUCKET", "")
+S3_ADDRESSING_STYLE = env_str("S3_ADDRESSING_STYLE", "auto")
+if S3_ADDRESSING_STYLE not in {"auto", "path", "virtual"}:
+    raise ImproperlyConfiguredEnv(
+        f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {S3_ADDRESSING_STYLE!r}"
+    )
+if S3_BUCKET:
+    S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
+    if S3_ENDPOINT_URL and not S3_ENDPOINT_URL.startswith(("https://", "http://")):
+        raise ImproperlyConfiguredEnv(
+            f"S3_ENDPOINT_URL must start with https:// or http://, got {S3_ENDPOINT_URL!r}"
+        )
+    STORAGES["default"] = {
+        "BACKEND": "accounts.storage_s3.AuditedS3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            # Empty: AWS itself; otherwise the address of MinIO, OSS, COS, OBS …
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "region_name": env_str("S3_REGION", "") or None,
+            # Empty: boto3's own chain (instance role, AWS_* variables).
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            # Objects are stored under this prefix, so one bucket can hold several registries.
+            "location": env_str("S3_PREFIX", "").strip("/"),
+            "addressing_style": S3_ADDRESSING_STYLE,
+        },
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 
@@ -224,6 +254,11 @@ LEDGER_RENDER_STALE_MINUTES = max(
 JOB_RUN_STALE_MINUTES = max(
     env_int("JOB_RUN_STALE_MINUTES", 90, minimum=1), CELERY_TASK_TIME_LIMIT // 60 + 1
 )
+# A PDF ledger of more than one part is printed by this many worker processes at once (0: one
+# per core; 1: in the process that renders), each allowed this many MB of memory beyond what
+# it holds once started (ledger/pdf_parts.py).
+LEDGER_PDF_PROCESSES = env_int("LEDGER_PDF_PROCESSES", 0, minimum=0)
+LEDGER_PDF_PROCESS_MEMORY_MB = env_int("LEDGER_PDF_PROCESS_MEMORY_MB", 400, minimum=100)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=60),
 }

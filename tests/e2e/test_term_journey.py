@@ -56,6 +56,8 @@ def test_an_expired_pilot_is_extended_and_the_office_approves_R2_4(
     pilot.refresh_from_db()
     assert pilot.end_date == new_end and pilot.status == Status.ACTIVE
     assert page.get_by_text(f"{new_end.year}年{new_end.month}月{new_end.day}日").first.is_visible()
+    page.get_by_role("link", name="查看变更历史").click()
+    page.wait_for_url(f"**/pilots/{pilot.code}/history/")
     assert page.get_by_text("同意延期：结束日期由").is_visible()
 
 
@@ -84,4 +86,6 @@ def test_an_expired_pilot_nobody_closed_is_purged_and_restored_R2_4(
     assert pilot.status == Status.ACTIVE and pilot.restored_on == timezone.localdate()
     page.goto(pilot.get_absolute_url())
     shot("restored")
+    page.get_by_role("link", name="查看变更历史").click()
+    page.wait_for_url(f"**/pilots/{pilot.code}/history/")
     assert page.get_by_text("恢复入库：牵头部门已补报材料，恢复入库").is_visible()

@@ -312,6 +312,8 @@ def test_whole_life_of_one_pilot(
     page.goto(pilot.get_absolute_url())
     assert page.locator("h1 .badge").first.inner_text() == "在册实施"
     assert _cn(new_end) in page.locator("#term").inner_text()
+    page.get_by_role("link", name="查看变更历史").click()
+    page.wait_for_url(f"**/pilots/{pilot.code}/history/")
     assert page.get_by_text(f"同意延期：结束日期由{_cn(end)}延至{_cn(new_end)}").is_visible()
     pilot.refresh_from_db()
     extension.refresh_from_db()
@@ -328,7 +330,8 @@ def test_whole_life_of_one_pilot(
     page.once("dialog", lambda dialog: dialog.accept())  # "确定立即运行到期清理出库？"
     steps.submit(page.get_by_role("button", name="立即运行：到期清理出库"))
     assert "已启动“到期清理出库”" in page.locator(".messages").inner_text()
-    run_row = page.locator("tr", has_text="到期清理出库").filter(has_text=_cn(day3))
+    runs = page.locator("section", has=page.get_by_role("heading", name="运行记录"))
+    run_row = runs.locator("tr", has_text="到期清理出库").filter(has_text=_cn(day3))
     assert run_row.locator(".badge").inner_text() == "完成"
     assert "清理出库 1" in run_row.inner_text()
     run = JobRun.objects.get(job="purge_expired")
@@ -350,10 +353,14 @@ def test_whole_life_of_one_pilot(
     steps.submit(term.get_by_role("button", name="恢复入库"))
     assert f"{NAME}已恢复入库" in page.locator(".messages").inner_text()
     assert page.locator("h1 .badge").first.inner_text() == "在册实施"
-    assert page.get_by_text("恢复入库：牵头部门已补报延期后进展，恢复入库").is_visible()
     pilot.refresh_from_db()
     assert (pilot.status, pilot.restored_on, pilot.purged_on) == (Status.ACTIVE, day3, None)
     shot("office-restored")
+    page.get_by_role("link", name="查看变更历史").click()
+    page.wait_for_url(f"**/pilots/{pilot.code}/history/")
+    assert page.get_by_text("恢复入库：牵头部门已补报延期后进展，恢复入库").is_visible()
+    page.get_by_role("link", name="返回试点").click()
+    page.wait_for_url(f"**/pilots/{pilot.code}/")
 
     # === 5. promotion and the public list (R3.4) ===
     steps.recognise(kind="demonstration", summary=EXPERIENCE)
