@@ -9,10 +9,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import channels
+from accounts import channel_settings, channels
 from accounts.channel_forms import EMAIL_KINDS, ChannelForm, EmailChoicesForm
 from accounts.models import (
     DeliveryStatus,
@@ -79,16 +78,17 @@ def channel_org(request: HttpRequest, org_code: str) -> HttpResponse:
     )
 
 
-def _save(form: ChannelForm, channel: NoticeChannel) -> None:
+def _save(request: HttpRequest, form: ChannelForm, channel: NoticeChannel) -> None:
     data = form.cleaned_data
-    channel.name = data["name"]
-    channel.emails = data["emails"]
-    channel.kinds = list(data["kinds"])
-    if data.get("webhook"):
-        channel.webhook_encrypted = channels.encrypt(data["webhook"])
-    if data.get("secret"):
-        channel.secret_encrypted = channels.encrypt(data["secret"])
-    channel.save()
+    channel_settings.save_channel(
+        actor=request.user,
+        channel=channel,
+        name=data["name"],
+        emails=data["emails"],
+        kinds=list(data["kinds"]),
+        webhook=data.get("webhook") or "",
+        secret=data.get("secret") or "",
+    )
 
 
 @login_required
@@ -103,7 +103,7 @@ def channel_create(request: HttpRequest, org_code: str) -> HttpResponse:
                 channel_type=form.cleaned_data["channel_type"],
                 created_by=request.user,
             )
-            _save(form, channel)
+            _save(request, form, channel)
             messages.success(request, f"已添加渠道“{channel.name}”。可发送测试消息确认配置。")
             return redirect("channel_org", org_code=org.code)
     else:
@@ -121,7 +121,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = ChannelForm(request.POST, channel=channel)
         if form.is_valid():
-            _save(form, channel)
+            _save(request, form, channel)
             messages.success(request, f"渠道“{channel.name}”已保存。")
             return redirect("channel_org", org_code=channel.organisation.code)
     else:
@@ -162,10 +162,7 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     _require_office(request)
     channel = _channel(pk)
-    with transaction.atomic():
-        NoticeChannel.objects.filter(pk=channel.pk, is_active=True).update(
-            is_active=False, deactivated_at=timezone.now()
-        )
+    channel_settings.deactivate_channel(actor=request.user, channel=channel)
     messages.success(request, f"渠道“{channel.name}”已停用，不再推送通知（配置保留，可重新启用）。")
     return redirect("channel_org", org_code=channel.organisation.code)
 
@@ -175,7 +172,7 @@ def channel_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     _require_office(request)
     channel = _channel(pk)
-    NoticeChannel.objects.filter(pk=channel.pk).update(is_active=True, deactivated_at=None)
+    channel_settings.reactivate_channel(actor=request.user, channel=channel)
     messages.success(request, f"渠道“{channel.name}”已重新启用。")
     return redirect("channel_org", org_code=channel.organisation.code)
 

@@ -18,7 +18,9 @@ from celery.signals import task_prerun
 from django.urls import reverse
 
 from accounts import channels
+from accounts.constants import AuditAction
 from accounts.models import (
+    AuditEvent,
     ChannelType,
     Delivery,
     DeliveryStatus,
@@ -379,6 +381,45 @@ def test_only_the_office_configures_channels_and_sends_test_messages(
     assert "已停用" in client.get(reverse("channel_org", args=["dept-env"])).content.decode()
     client.post(reverse("channel_reactivate", args=[channel.pk]))
     assert NoticeChannel.objects.get().is_active
+
+
+def test_every_change_to_a_channel_is_in_the_audit_log_without_its_secrets(
+    orgs, personas, robots, client_for
+):
+    secret = "SECaudit0123456789abcdef"
+    webhook = robots.add_dingtalk("tok-audit77", secret)
+    client = client_for("office")
+    client.post(
+        reverse("channel_create", args=["dept-env"]),
+        {"channel_type": "dingtalk", "name": "法规处工作群", "webhook": webhook, "secret": secret,
+         "kinds": ["overdue"]},
+    )  # fmt: skip
+    channel = NoticeChannel.objects.get()
+    client.post(
+        reverse("channel_edit", args=[channel.pk]),
+        {"name": "法规处群", "webhook": "", "secret": secret + "2", "kinds": ["overdue"]},
+    )
+    client.post(
+        reverse("channel_edit", args=[channel.pk]),
+        {"name": "法规处群", "webhook": "", "secret": "", "kinds": ["overdue"]},
+    )  # nothing changed: nothing recorded
+    client.post(reverse("channel_deactivate", args=[channel.pk]))
+    client.post(reverse("channel_deactivate", args=[channel.pk]))  # already stopped
+    client.post(reverse("channel_reactivate", args=[channel.pk]))
+
+    events = AuditEvent.objects.filter(object_type="accounts.noticechannel").order_by("pk")
+    summaries = [e.summary for e in events]
+    assert summaries == [
+        "新建消息渠道“浙江省生态环境厅”的浙政钉（钉钉）群机器人“法规处工作群”，推送类别：逾期",
+        "修改消息渠道“浙江省生态环境厅”的浙政钉（钉钉）群机器人“法规处群”："
+        "名称、签名密钥（已更新，不记录内容）",
+        "停用消息渠道“浙江省生态环境厅”的浙政钉（钉钉）群机器人“法规处群”",
+        "重新启用消息渠道“浙江省生态环境厅”的浙政钉（钉钉）群机器人“法规处群”",
+    ]
+    assert {e.user for e in events} == {personas["office"]}
+    assert {e.action for e in events} == {AuditAction.CHANGE}
+    for event in events:
+        assert secret not in event.summary and "tok-audit77" not in event.summary
 
 
 @pytest.mark.parametrize(
