@@ -521,3 +521,25 @@ def test_a_delivery_whose_task_was_lost_is_queued_again(
     assert delivery.status == DeliveryStatus.SENT and len(robots.accepted) == 1
     send_pending_emails.apply()
     assert len(robots.accepted) == 1
+
+
+def test_older_notices_are_given_the_kind_their_subject_shows(orgs):
+    """Notices from before kinds existed were all "other"; the data migration classifies them
+    with the same words as new notices (accounts.channels.kind_of)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("accounts.migrations.0010_classify_old_notices")
+    expected = {
+        "申报“甲试点”已退回修改": NoticeKind.RETURNED,
+        "申报“乙试点”已批复同意": NoticeKind.DECISION,
+        "新增逾期事项2项": NoticeKind.OVERDUE,
+        "3项试点即将到期": NoticeKind.REMINDER,
+        "系统维护通知": NoticeKind.OTHER,
+    }
+    for subject in expected:
+        Notification.objects.create(organisation=orgs["dept"], subject=subject, kind="other")
+    migration.classify(apps, None)
+    assert dict(Notification.objects.values_list("subject", "kind")) == expected
+    assert {s: migration.kind_of(s) for s in expected} == {s: channels.kind_of(s) for s in expected}
