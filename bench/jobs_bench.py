@@ -425,6 +425,35 @@ def open_keys() -> set[str]:
     return {key for key, pilot_id in rows if Sample.takes(pilot_id)}
 
 
+def check_sample(every: int, group: str) -> None:
+    """The per-pilot baseline on the same data twice, both rolled back: over every pilot, and
+    over one pilot in `every` with its time scaled up as the run at 100,000 pilots does. How
+    far the extrapolation is from the full run says how far to trust it there."""
+    kept = Sample.every
+    for label, baseline in (
+        ("标记逾期", lambda: naive_flag(TODAY)),
+        ("清理出库", lambda: naive_purge(TODAY)),
+    ):
+        Sample.every, Sample.seconds = 1, 0.0
+        _, full, _, _ = measure(baseline, rollback=True)
+        Sample.every, Sample.seconds = every, 0.0
+        _, secs, _, _ = measure(baseline, rollback=True)
+        scaled = Sample.extrapolate(secs)
+        print(f"  逐个试点：{label} 全部实测 {full:.2f} s，抽样外推 {scaled:.2f} s"
+              f"（{scaled / full:.2f}×）")  # fmt: skip
+        record(
+            group,
+            f"逐个试点：{label}，抽样外推（每 {every} 个抽 1 个）",
+            scaled,
+            "s",
+            comparison=full,
+            against="逐个试点全部实测（同一数据）",
+            target="（对照，看外推的偏差）",
+            detail=f"外推比实测{'多' if scaled >= full else '少'} {abs(scaled / full - 1):.0%}",
+        )
+    Sample.every, Sample.seconds = kept, 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pilots", type=int, default=10000)
@@ -432,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile the first purge")
     parser.add_argument(
         "--baseline-every", type=int, default=1, help="the baseline checks every N-th pilot"
+    )
+    parser.add_argument(
+        "--sample-check",
+        type=int,
+        default=0,
+        help="also run the baseline in full and on every N-th pilot, to compare the two",
     )
     args = parser.parse_args(argv)
     Sample.every = max(1, args.baseline_every)
@@ -466,6 +501,9 @@ def _run(args) -> int:
         rows.append((name, seconds, statements, written, peak))
         mb = f"{peak:8.1f}" if peak is not None else "       —"
         print(f"  {name:<34} {seconds:9.2f} s {statements:>9,} 条SQL {written:>9,} 行 {mb} MB")
+
+    if args.sample_check > 1:
+        check_sample(args.sample_check, f"定时任务（{args.pilots:,} 个试点，{vendor}）")
 
     # 1. flag_overdue: the per-pilot baseline on the backlog, undone afterwards.
     sampled = f"（每 {Sample.every} 个抽 1 个，时间外推）" if Sample.every > 1 else "（首次）"

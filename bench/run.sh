@@ -21,6 +21,7 @@ if [[ "${BENCH_SMALL:-}" == 1 ]]; then
     PDF=(--sizes 40 --compare-sizes 40 --part-rows 10)
     EXCEL=(--export-rows 300 --import-rows 100 --engines ours openpyxl_normal)
     JOBS=(--pilots 400 --baseline-every 4)
+    JOBS_CHECK=(--pilots 200 --sample-check 4)
 else
     PAGES=()
     OVERLAP=()
@@ -31,6 +32,7 @@ else
     EXCEL=(--export-rows 50000 --engines rows_only ours openpyxl_normal)
     # The per-pilot baseline checks one pilot in ten, its time scaled up (bench/jobs_bench.py).
     JOBS=(--pilots 100000 --baseline-every 10)
+    JOBS_CHECK=(--pilots 10000 --sample-check 10)
 fi
 BENCHES=(pages overlap pdf excel jobs)
 mkdir -p "$OUT"
@@ -91,12 +93,15 @@ if want excel; then
 fi
 if want jobs; then
     step jobs env DATABASE_URL="$(fresh_db jobs)" $PY bench/jobs_bench.py "${JOBS[@]}"
+    # The extrapolation checked: at 10,000 pilots the baseline runs in full and sampled.
+    step jobs-check env DATABASE_URL="$(fresh_db jobs10k)" $PY bench/jobs_bench.py "${JOBS_CHECK[@]}"
 fi
 
 echo
 echo "== 汇总 =="
 files=()
 for bench in "${BENCHES[@]}"; do files+=("$OUT/summary-$bench.jsonl"); done
+if want jobs; then files+=("$OUT/summary-jobs-check.jsonl"); fi
 $PY bench/summary.py "${files[@]}" --markdown "$OUT/table.md"
 total=$((SECONDS - started))
 {
