@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import Http404
 from django.utils import timezone
 
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
@@ -40,3 +41,20 @@ def format_cn_month(day: dt.date | None) -> str:
     if day is None:
         return ""
     return f"{day.year}年{day.month}月"
+
+
+# The years a path may name: the registry's records begin long after 2000 and no plan runs
+# beyond 2100; anything else is a mistyped or hostile address.
+YEAR_MIN, YEAR_MAX = 2000, 2100
+
+
+def period_or_404(year: int, part: int, *, parts: int) -> tuple[int, int]:
+    """A year and its quarter (parts=4) or half (parts=2) from a path, or 404 when no such
+    period exists: the year outside YEAR_MIN–YEAR_MAX or the part outside 1–parts."""
+    try:
+        year, part = int(year), int(part)
+    except (TypeError, ValueError, OverflowError):
+        raise Http404("未找到该期次。") from None
+    if not (YEAR_MIN <= year <= YEAR_MAX and 1 <= part <= parts):
+        raise Http404("未找到该期次。")
+    return year, part

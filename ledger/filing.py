@@ -20,13 +20,14 @@ from django.utils import timezone
 from accounts.models import office_organisation
 from accounts.notify import notify
 from core.dates import format_cn_date
+from core.forms import length_errors
 from core.history import save_with_history
 from ledger.constants import FilingStatus
 from ledger.models import Filing
 from pilots import policy, rules
 from pilots.constants import DeadlineKind, Status
 from pilots.deadlines import resolve_met
-from pilots.models import Milestone, Pilot
+from pilots.models import TEXT_LIMITS, Milestone, Pilot
 from pilots.validators import validate_doc_number, validate_phone
 
 FILING_FIELDS = [
@@ -43,6 +44,19 @@ FILING_FIELDS = [
     "contact_person",
     "contact_phone",
 ]
+# The longest text (字) each field of the filing form takes: the pilot's texts as the
+# application form caps them (pilots.models.TEXT_LIMITS), the short ones as the record holds.
+FILING_LIMITS = {
+    "approval_authority": 100,
+    "approval_doc_number": 50,
+    "implementing_body": 200,
+    "goal": TEXT_LIMITS["goal"],
+    "measures": TEXT_LIMITS["measures"],
+    "expected_outcomes": TEXT_LIMITS["expected_outcomes"],
+    "milestones_text": 5000,
+    "contact_person": 50,
+    "contact_phone": 30,
+}
 # Filing fields that become the pilot's record once the office confirms the filing.
 SYNCED_TO_PILOT = [
     "approval_authority",
@@ -189,6 +203,10 @@ def check_filing(pilot: Pilot, data: dict) -> tuple[list | None, list[dict]]:
         value = data.get(name)
         if value in (None, "") or (isinstance(value, str) and not value.strip()):
             errors.setdefault(name, []).append("此项为必填项。")
+    for name, message in length_errors(
+        {k: v.strip() for k, v in data.items() if isinstance(v, str)}, FILING_LIMITS
+    ).items():
+        errors.setdefault(name, []).append(message)
     for name, validator in (
         ("approval_doc_number", validate_doc_number),
         ("contact_phone", validate_phone),

@@ -95,11 +95,16 @@ def filing_create(request: HttpRequest, code: str) -> HttpResponse:
     form = FilingForm(bound_data(request), request.FILES or None, initial=_filing_initial(pilot))
     _mark_approved(form, pilot)
     differences: list[dict] = []
-    if request.method == "POST" and form.is_valid():
+    # The form's checks and the filing's own (dates, term, time nodes) are shown together,
+    # each beside its field: a field the form already refused keeps that one message.
+    valid = request.method == "POST" and form.is_valid()
+    if request.method == "POST":
         data = {k: v for k, v in form.cleaned_data.items() if k != "plan"}
         try:
             _milestones, differences = check_filing(pilot, data)
-            if differences and not request.POST.get(CONFIRM_DIFFERENCES):
+            if not valid:
+                differences = []  # compared again once the form itself is in order
+            elif differences and not request.POST.get(CONFIRM_DIFFERENCES):
                 form.add_error(
                     None,
                     "报送内容与批复不一致，请核对下列各项；确认按此报送的，"
@@ -112,7 +117,7 @@ def filing_create(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             add_domain_errors(form, exc)
         else:
-            if not form.errors:
+            if valid and not form.errors:
                 if filing.days_late:
                     messages.warning(
                         request, f"备案已报送，逾期{filing.days_late}天，已标记为逾期备案。"

@@ -6,7 +6,7 @@ from django import forms
 
 from core.dates import QUARTER_NAMES
 from core.forms import ProductForm
-from ledger.filing import FILING_FIELDS
+from ledger.filing import FILING_FIELDS, FILING_LIMITS
 from ledger.reports import REPORT_FIELDS, REPORT_LIMITS
 from ledger.summaries import SUMMARY_FIELDS, SUMMARY_LIMITS
 from pilots.forms import DATE_WIDGET
@@ -22,7 +22,7 @@ FILING_FORM_FIELDS = (*FILING_FIELDS, "plan")
 QUARTERLY_REPORT_FORM_FIELDS = (*REPORT_FIELDS, "attachment", "correction_reason")
 
 
-class FilingForm(forms.Form):
+class FilingForm(ProductForm, forms.Form):
     """《生态文明领域新增改革试点项目备案表》 (R2.2)."""
 
     field_order = FILING_FORM_FIELDS
@@ -35,12 +35,19 @@ class FilingForm(forms.Form):
     implementing_body = forms.CharField(label="实施主体", max_length=200)
     start_date = forms.DateField(label="开始日期", widget=DATE_WIDGET)
     end_date = forms.DateField(label="结束日期", widget=DATE_WIDGET)
-    goal = forms.CharField(label="试点目标", widget=TEXTAREA)
-    measures = forms.CharField(label="推进措施", widget=forms.Textarea(attrs={"rows": 4}))
-    expected_outcomes = forms.CharField(label="预期成果", widget=TEXTAREA)
+    goal = forms.CharField(label="试点目标", max_length=FILING_LIMITS["goal"], widget=TEXTAREA)
+    measures = forms.CharField(
+        label="推进措施",
+        max_length=FILING_LIMITS["measures"],
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    expected_outcomes = forms.CharField(
+        label="预期成果", max_length=FILING_LIMITS["expected_outcomes"], widget=TEXTAREA
+    )
     milestones_text = forms.CharField(
         label="时间节点",
         required=False,
+        max_length=FILING_LIMITS["milestones_text"],
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="每行一个：日期 阶段目标，如“2026-09-30 完成制度设计”；日期须在试点期限内。",
     )

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation
-from core.dates import format_cn_quarter
+from core.dates import QUARTER_NAMES, YEAR_MAX, YEAR_MIN, format_cn_quarter
 from core.forms import length_errors
 from core.history import save_with_history
 from ledger.filing import _lock_pilot
@@ -37,6 +37,28 @@ REPORT_LIMITS = {"progress": 2000, "milestones_reached": 1000, "problems": 1000,
 def may_report(user, pilot: Pilot) -> bool:
     """R2.3: the provincial lead department reports its pilots' quarterly progress."""
     return policy.is_lead_department_of(user, pilot)
+
+
+def quarter_refusal(pilot: Pilot, year: int, quarter: int, today: dt.date) -> str:
+    """R2.3: why a pilot does not report for this quarter, or "" when it owes that report:
+    only a real quarter from the one it entered the ledger to the last that has ended."""
+    if quarter not in QUARTER_NAMES:
+        return "季度只能是第一季度至第四季度。"
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        return f"年度须在{YEAR_MIN}年至{YEAR_MAX}年之间。"
+    if (year, quarter) in owed_quarters(pilot, today):
+        return ""
+    why = ""
+    if not rules.quarter_has_ended(year, quarter, today):
+        # R2.3: a quarter is reported once it is over, never ahead.
+        why = (
+            f"该季度尚未结束，季度结束后方可报送（{rules.numbers().quarterly}报送，"
+            "第二条第（三）项）。"
+        )
+    return (
+        f"{format_cn_quarter(year, quarter)}不在该试点的报送期内"
+        "（自列入台账的季度起、到已结束的季度止）。" + why
+    )
 
 
 @transaction.atomic
@@ -61,18 +83,9 @@ def submit_quarterly_report(
     if pilot.status not in LEDGER_STATES:
         raise ValidationError("只有列入台账的试点报送季度进展（第二条第（三）项）。")
     today = today or timezone.localdate()
-    if (year, quarter) not in owed_quarters(pilot, today):
-        why = ""
-        if quarter in (1, 2, 3, 4) and not rules.quarter_has_ended(year, quarter, today):
-            # R2.3: a quarter is reported once it is over, never ahead.
-            why = (
-                f"该季度尚未结束，季度结束后方可报送（{rules.numbers().quarterly}报送，"
-                "第二条第（三）项）。"
-            )
-        raise ValidationError(
-            f"{format_cn_quarter(year, quarter)}不在该试点的报送期内"
-            "（自列入台账的季度起、到已结束的季度止）。" + why
-        )
+    refusal = quarter_refusal(pilot, year, quarter, today)
+    if refusal:
+        raise ValidationError(refusal)
     if not (data.get("progress") or "").strip():
         raise ValidationError({"progress": "请填写工作进展。"})
     too_long = length_errors(

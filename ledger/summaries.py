@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation, office_organisation
 from accounts.notify import notify
+from core.dates import YEAR_MAX, YEAR_MIN
 from core.forms import length_errors
 from core.history import save_with_history
 from ledger.constants import SummaryStatus
@@ -107,14 +108,30 @@ def _require_summary_author(actor, organisation: Organisation) -> None:
 
 @transaction.atomic
 def draft_half_year_summary(
-    *, actor, organisation: Organisation, year: int, half: int, refresh: bool = False
+    *,
+    actor,
+    organisation: Organisation,
+    year: int,
+    half: int,
+    refresh: bool = False,
+    save: bool = True,
+    today: dt.date | None = None,
 ) -> HalfYearSummary:
     """R2.3: the product drafts a department's half-year summary from its quarterly reports
     (counts by state, progress, problems); the department then edits and submits it.
-    `refresh` re-drafts the texts of an unsubmitted summary from the latest reports."""
+    `refresh` re-drafts the texts of an unsubmitted summary from the latest reports; with
+    `save=False` a new draft is returned unsaved (to show it) and nothing changes. Half years
+    after the current one cannot be drafted."""
     _require_summary_author(actor, organisation)
     if half not in (1, 2):
         raise ValidationError("半年只能是上半年或下半年。")
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValidationError(f"年度须在{YEAR_MIN}年至{YEAR_MAX}年之间。")
+    today = today or timezone.localdate()
+    if (year, half) > (today.year, 1 if today.month <= 6 else 2):
+        raise ValidationError(
+            f"{year}年{'上' if half == 1 else '下'}半年尚未开始，不能起草台账汇总。"
+        )
     figures = summary_figures(organisation, year, half)
     texts = _draft_texts(organisation, year, half, figures)
     counts = {k: v for k, v in figures.items() if k != "report_rows"}
@@ -133,13 +150,14 @@ def draft_half_year_summary(
             counts=counts,
             **texts,
         )
-        save_with_history(summary, actor=actor, reason="系统根据季度进展起草半年汇总")
+        if save:
+            save_with_history(summary, actor=actor, reason="系统根据季度进展起草半年汇总")
         return summary
     if summary.status == SummaryStatus.SUBMITTED:
         if refresh:
             raise ValidationError("该半年汇总已报送，不能重新起草。")
         return summary
-    if refresh:
+    if refresh and save:
         summary.counts = counts
         for name, value in texts.items():
             setattr(summary, name, value)

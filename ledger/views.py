@@ -17,12 +17,19 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.constants import OrgKind, Role
 from accounts.models import Organisation
+from core.dates import period_or_404
 from core.forms import add_domain_errors
 from core.views import bound_data, content_disposition, serve_file
 from ledger.constants import LedgerScope, RenderStatus, SummaryStatus
 from ledger.forms import HalfYearSummaryForm, QuarterlyReportForm, RenderRequestForm
 from ledger.models import HalfYearSummary, LedgerRender, QuarterlyReport
-from ledger.reports import REPORT_FIELDS, may_report, owed_reports, submit_quarterly_report
+from ledger.reports import (
+    REPORT_FIELDS,
+    may_report,
+    owed_reports,
+    quarter_refusal,
+    submit_quarterly_report,
+)
 from ledger.selectors import ledger_queryset, next_deadline, owed_quarters
 from ledger.summaries import (
     SUMMARY_FIELDS,
@@ -125,7 +132,15 @@ def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> H
     pilot = policy.get_pilot_for(request.user, code)
     if not may_report(request.user, pilot):
         raise PermissionDenied("只有该试点的省级牵头联系部门可以报送季度进展。")
+    year, quarter = period_or_404(year, quarter, parts=4)
     current = pilot.quarterly_reports.filter(year=year, quarter=quarter, is_current=True).first()
+    refusal = "" if current else quarter_refusal(pilot, year, quarter, timezone.localdate())
+    if refusal:
+        return render(
+            request,
+            "ledger/report_form.html",
+            {"pilot": pilot, "year": year, "quarter": quarter, "refusal": refusal},
+        )
     initial = {name: getattr(current, name) for name in REPORT_FIELDS} if current else None
     form = QuarterlyReportForm(bound_data(request), request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -156,7 +171,7 @@ def report_submit(request: HttpRequest, code: str, year: int, quarter: int) -> H
             "year": year,
             "quarter": quarter,
             "current": current,
-            "due": rules.quarterly_report_due(year, quarter) if 1 <= quarter <= 4 else None,
+            "due": rules.quarterly_report_due(year, quarter),
         },
     )
 
@@ -268,16 +283,17 @@ def summary_list(request: HttpRequest) -> HttpResponse:
 def summary_edit(request: HttpRequest, year: int, half: int) -> HttpResponse:
     if policy.role_of(request.user) != Role.LEAD_DEPARTMENT or request.user.organisation is None:
         raise PermissionDenied("只有牵头部门可以起草和报送半年汇总。")
-    if half not in (1, 2):
-        raise Http404("半年参数无效。")
+    year, half = period_or_404(year, half, parts=2)
     org = request.user.organisation
     try:
+        # A GET only shows the draft; it is saved on the POST that refreshes or submits it.
         summary = draft_half_year_summary(
             actor=request.user,
             organisation=org,
             year=year,
             half=half,
             refresh="refresh" in request.POST,
+            save=request.method == "POST",
         )
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))

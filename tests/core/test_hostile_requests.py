@@ -19,6 +19,10 @@ from pilots.constants import Status
 CONTROL_VALUES = ["%00", "%01", "%7F", "%C2%80"]
 OTHER_VALUES = ["a" * 300, "%E2%80%AE", "../", "%", "%FF"]
 HOSTILE = CONTROL_VALUES + OTHER_VALUES
+# Impossible numbers for the integer path parameters: no year 0 or 9999, no quarter 0 or 5,
+# a year datetime cannot hold, an id no database integer holds.
+NUMBERS = ["0", "5", "9999", "10000", "99999999999999999999"]
+INT_PARAMS = {"year", "quarter", "half", "month", "pk", "id"}
 # The query parameters the views and API filters read (grep request.GET / query_params).
 QUERY_KEYS = [
     "q", "status", "field", "tier", "kind", "prefecture", "lead", "overdue", "sort", "per_page",
@@ -122,6 +126,36 @@ def test_hostile_path_parameters_never_get_a_server_error(client, personas, valu
                     problems.append((method, url, response.status_code))
     assert sent > 200
     assert problems == []
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "dept"], ids=lambda p: p or "anonymous")
+@pytest.mark.parametrize("value", NUMBERS, ids=lambda v: v if len(v) < 20 else f"{v[0]}x{len(v)}")
+def test_impossible_numbers_in_integer_path_parameters_never_get_a_server_error(
+    client, personas, values, persona, value
+):
+    """Year, quarter, half, month and ids that cannot exist (as the lead department too,
+    which may open its pilots' report forms and its half-year summaries) answer 404 or a
+    page saying so, never a 500; and a GET creates nothing."""
+    from ledger.models import HalfYearSummary
+
+    client.raise_request_exception = False
+    problems = []
+    sent = 0
+    for route in routes():
+        names = [m[1] or m[2] for m in _PARAM.finditer(route)]
+        for name in names:
+            if name not in INT_PARAMS:
+                continue
+            url = fill(route, values, (name, value))
+            for method in ("get", "post"):
+                _sign_in(client, personas, persona)
+                response = getattr(client, method)(url)
+                sent += 1
+                if response.status_code >= 500:
+                    problems.append((method, url, response.status_code))
+    assert sent > 20
+    assert problems == []
+    assert not HalfYearSummary.objects.exclude(year=2026).exists()
 
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=lambda p: p or "anonymous")

@@ -247,12 +247,12 @@ def test_the_draft_page_shows_the_numbers_and_the_drafted_texts_R2_3(client_for,
     assert "报送期限 2026年7月15日" in text
     form = response.context["form"]
     assert form["overview"].value().startswith("2026年上半年，浙江省生态环境厅")
-    assert HalfYearSummary.objects.get().status == SummaryStatus.DRAFT
+    assert not HalfYearSummary.objects.exists()  # shown, not saved: a GET changes nothing
 
 
 def test_refresh_redrafts_from_the_latest_reports_R2_3(client_for, personas, department):
     client = client_for("dept")
-    client.get(EDIT_URL)
+    client.post(EDIT_URL, {"refresh": "1"})  # the draft is saved
     report(personas, department["e"], 2026, 1, D(2026, 7, 19), progress="完成物种本底调查。")
 
     # coming back keeps the draft as it was
@@ -389,7 +389,6 @@ def test_the_edit_page_of_a_submitted_summary_shows_it_read_only_R2_3(client_for
 
 
 def test_the_office_sees_who_has_and_has_not_submitted_R2_3(client_for, orgs, department):
-    client_for("dept").get(EDIT_URL)
     client_for("dept").post(EDIT_URL, form_data())
 
     response = client_for("office").get("/ledger/summaries/")
@@ -429,7 +428,6 @@ def test_a_department_sees_only_its_own_summaries_R2_3(client, water, department
 def test_another_department_can_neither_see_nor_edit_it_R2_3(
     client, client_for, personas, orgs, water, law_division, department
 ):
-    client_for("dept").get(EDIT_URL)
     client_for("dept").post(EDIT_URL, form_data())
     summary = HalfYearSummary.objects.get()
 
@@ -447,7 +445,7 @@ def test_another_department_can_neither_see_nor_edit_it_R2_3(
         )
     # the water department's own page is its own summary, never the other's
     client.force_login(water)
-    client.get(EDIT_URL)
+    client.post(EDIT_URL, {"refresh": "1"})
     assert set(HalfYearSummary.objects.values_list("organisation__code", flat=True)) == {
         "dept-env",
         "dept-water",
@@ -473,6 +471,6 @@ def test_the_office_does_not_draft_and_a_bad_half_is_not_found_R2_3(client_for, 
 
 
 def test_a_county_cannot_read_a_summary_R2_3(client_for, department):
-    client_for("dept").get(EDIT_URL)
+    client_for("dept").post(EDIT_URL, {"refresh": "1"})
     summary = HalfYearSummary.objects.get()
     assert client_for("county").get(f"/ledger/summaries/view/{summary.pk}/").status_code == 404
