@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from accounts.channels import webhook_problem
 from accounts.models import ChannelType, NoticeChannel, NoticeKind
 
 CHANNEL_KINDS = [(k.value, k.label) for k in NoticeKind]
@@ -86,13 +87,11 @@ class ChannelForm(forms.Form):
         return data
 
     def _check_webhook(self, kind: str, webhook: str) -> None:
-        parts = urllib.parse.urlsplit(webhook)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            self.add_error("webhook", "Webhook 地址须以 https:// 开头。")
+        problem = webhook_problem(kind, webhook)
+        if problem:
+            self.add_error("webhook", problem)
             return
-        query = urllib.parse.parse_qs(parts.query)
-        if kind == ChannelType.WECOM and not query.get("key"):
-            self.add_error("webhook", "企业微信机器人的 Webhook 地址须带有 key 参数。")
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(webhook).query)
         if kind == ChannelType.DINGTALK and {"timestamp", "sign"} & set(query):
             self.add_error("webhook", "请填写机器人原始的 Webhook 地址（不含 timestamp 和 sign）。")
 

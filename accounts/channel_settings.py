@@ -5,6 +5,7 @@ address or signing secret only as "set", never its value."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,6 +31,10 @@ def save_channel(
 ) -> NoticeChannel:
     """Add `channel` (not yet saved) or change it. An empty `webhook` or `secret` keeps the
     one stored (the page never shows it again)."""
+    if webhook:
+        problem = channels.webhook_problem(channel.channel_type, webhook)
+        if problem:
+            raise ValidationError({"webhook": problem})
     created = channel.pk is None
     changed = []
     if channel.name != name:

@@ -111,6 +111,50 @@ def webhook_host(channel: NoticeChannel) -> str:
         return ""
 
 
+# --- webhook addresses ------------------------------------------------------------------------
+
+# Each platform's path and the query parameter that names the robot.
+WEBHOOK_SHAPES = {
+    ChannelType.DINGTALK: ("钉钉", "/robot/send", "access_token"),
+    ChannelType.WECOM: ("企业微信", "/cgi-bin/webhook/send", "key"),
+}
+
+
+def _allowed_host(parts: urllib.parse.SplitResult) -> bool:
+    for entry in settings.CHANNEL_WEBHOOK_HOSTS:
+        entry = entry.strip().lower()
+        if "://" in entry:
+            allowed = urllib.parse.urlsplit(entry)
+            scheme, host, port = allowed.scheme, allowed.hostname, allowed.port
+        else:
+            scheme, host, port = "https", entry, None
+        if parts.scheme == scheme and parts.hostname == host and port in (None, parts.port):
+            return True
+    return False
+
+
+def webhook_problem(channel_type: str, webhook: str) -> str:
+    """Why `webhook` may not be a robot's address of `channel_type` ("" when it may): https on
+    the platform's host (settings.CHANNEL_WEBHOOK_HOSTS), its path and the robot's token."""
+    platform, path, token = WEBHOOK_SHAPES[channel_type]
+    try:
+        parts = urllib.parse.urlsplit(webhook)
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        return "Webhook 地址格式不正确。"
+    if not _allowed_host(parts):
+        if parts.scheme != "https" or not parts.netloc:
+            return "Webhook 地址须以 https:// 开头。"
+        hosts = "、".join(h for h in settings.CHANNEL_WEBHOOK_HOSTS if "://" not in h)
+        return f"Webhook 地址须为{platform}机器人接口的地址（允许的主机：{hosts}）。"
+    query = urllib.parse.parse_qs(parts.query)
+    if parts.path != path:
+        return f"{platform}机器人的 Webhook 地址应为 {path}?{token}=…，请从群机器人设置中复制。"
+    if not query.get(token):
+        return f"{platform}机器人的 Webhook 地址须带有 {token} 参数。"
+    return ""
+
+
 # --- messages ---------------------------------------------------------------------------------
 
 # Characters with a meaning in the robots' markdown, shown as their full-width forms.
@@ -207,6 +251,12 @@ def send(channel: NoticeChannel, subject: str, body: str, url: str) -> None:
             raise ChannelError(f"邮件发送失败（{type(exc).__name__}）", retryable=True) from None
         return
     webhook = decrypt(channel.webhook_encrypted)
+    if webhook_problem(channel.channel_type, webhook):
+        # An address stored before the rule, or by hand, to another host: never called.
+        raise ChannelError(
+            "已保存的 Webhook 地址不是允许的机器人接口地址，未发送；请在消息渠道页面重新填写。",
+            retryable=False,
+        )
     title, text = render_markdown(subject, body, url)
     if channel.channel_type == ChannelType.DINGTALK:
         timestamp = int(time.time() * 1000)

@@ -8,6 +8,8 @@ from django.contrib.auth.forms import (
 
 from accounts.constants import Role
 from accounts.models import Organisation, User
+from core.forms import ProductForm, prepare_field
+from core.validators import validate_phone
 
 
 class LoginForm(AuthenticationForm):
@@ -86,7 +88,7 @@ def _organisation_field() -> forms.ModelChoiceField:
     )
 
 
-class UserProfileForm(forms.Form):
+class UserProfileForm(ProductForm, forms.Form):
     """Unit, role, name and contact details; the domain function checks the rest."""
 
     display_name = forms.CharField(
@@ -95,7 +97,9 @@ class UserProfileForm(forms.Form):
     email = forms.EmailField(
         label="电子邮箱", required=False, error_messages={"invalid": "电子邮箱格式不正确。"}
     )
-    phone = forms.CharField(label="联系电话", max_length=30, required=False)
+    phone = forms.CharField(
+        label="联系电话", max_length=30, required=False, validators=[validate_phone]
+    )
     role = forms.ChoiceField(label="角色", error_messages={"required": "请选择角色。"})
     reason = forms.CharField(label="修改原因", max_length=200, required=False)
 
@@ -104,6 +108,7 @@ class UserProfileForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["organisation"] = _organisation_field()
+        prepare_field(self.fields["organisation"])
         self.fields["role"].choices = [("", "请选择角色"), *assignable_roles(actor)]
         self.fields["role"].error_messages["invalid_choice"] = (
             "只有系统管理员可以授予系统管理员或安全审计员角色。"

@@ -32,8 +32,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from simple_history.models import HistoricalRecords
 
-from accounts.constants import PRIVILEGED_ROLES, AuditAction, Role
+from accounts.constants import DEFAULT_ROLE_FOR_KIND, PRIVILEGED_ROLES, AuditAction, OrgKind, Role
 from core.history import save_with_history
+from core.validators import validate_phone
 
 RESET_SUBJECT_TEMPLATE = "registration/reset_subject.txt"
 RESET_EMAIL_TEMPLATE = "registration/reset_email.txt"
@@ -213,6 +214,25 @@ class UserFilter:
 # --- validation ----------------------------------------------------------------------------
 
 
+def roles_for_kind(kind: str) -> set[str]:
+    """The roles a user may hold in an organisation of `kind`: the kind's own role; the
+    auditor and the administrator sit in the office."""
+    roles = {DEFAULT_ROLE_FOR_KIND[kind]} if kind in DEFAULT_ROLE_FOR_KIND else set()
+    if kind == OrgKind.OFFICE:
+        roles |= PRIVILEGED_ROLES
+    return roles
+
+
+def _role_misfit(organisation, role: str) -> str:
+    labels = "、".join(
+        str(Role(r).label) for r in Role.values if r in roles_for_kind(organisation.kind)
+    )
+    return (
+        f"“{Role(role).label}”角色与所属单位“{organisation.name}”"
+        f"（{OrgKind(organisation.kind).label}）不符，该单位的用户只能是：{labels}。"
+    )
+
+
 def _clean_profile(
     *, actor, username: str | None, display_name: str, email: str, phone: str, organisation, role
 ) -> dict:
@@ -235,7 +255,7 @@ def _clean_profile(
     if not display_name:
         errors["display_name"] = "请填写姓名。"
     elif len(display_name) > 50:
-        errors["display_name"] = "姓名不超过50个字。"
+        errors["display_name"] = f"不能超过50字（现有{len(display_name)}字）。"
     if email:
         try:
             validate_email(email)
@@ -243,6 +263,11 @@ def _clean_profile(
             errors["email"] = "电子邮箱格式不正确。"
     if len(phone) > 30:
         errors["phone"] = "联系电话不超过30个字符。"
+    elif phone:
+        try:
+            validate_phone(phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages[0]
     if organisation is None:
         errors["organisation"] = "请选择所属单位。"
     elif not organisation.is_active:
@@ -254,6 +279,8 @@ def _clean_profile(
             if role in PRIVILEGED_ROLES
             else "请选择角色。"
         )
+    elif organisation is not None and role not in roles_for_kind(organisation.kind):
+        errors["role"] = _role_misfit(organisation, role)
     if errors:
         raise ValidationError(errors)
     return {

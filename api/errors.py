@@ -4,10 +4,12 @@ outside the user's reach are 404, as on the pages."""
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
@@ -19,6 +21,54 @@ MESSAGES = {
     exceptions.ParseError: "请求内容无法解析，请提交有效的 JSON 或表单数据。",
     exceptions.PermissionDenied: "您所在单位或角色无权进行此操作。",
 }
+
+
+# The product's wording for DRF's stock field errors, by the field kind and error code that
+# raised them; a message a serializer wrote itself is kept.
+FIELD_MESSAGES = [
+    (serializers.Serializer, "invalid", "应为逐项填写的对象（JSON 字典）。"),
+    (serializers.ListSerializer, "not_a_list", "应为列表。"),
+    (serializers.ListSerializer, "empty", "不能为空列表。"),
+    (serializers.ListField, "not_a_list", "应为列表。"),
+    (serializers.ListField, "empty", "不能为空列表。"),
+    (serializers.MultipleChoiceField, "not_a_list", "应为列表。"),
+    (serializers.DictField, "not_a_dict", "应为对象（JSON 字典）。"),
+    (serializers.BooleanField, "invalid", "应为是或否（true/false）。"),
+    (serializers.CharField, "invalid", "应为文字。"),
+    (serializers.CharField, "blank", "此项不能为空。"),
+    (serializers.IntegerField, "invalid", "应为整数。"),
+    (serializers.FloatField, "invalid", "应为数字。"),
+    (serializers.DecimalField, "invalid", "应为数字。"),
+    (serializers.Field, "required", "此项为必填项。"),
+    (serializers.Field, "null", "此项不能为 null，请填写。"),
+]
+
+
+def _stock_patterns() -> list[tuple[str, re.Pattern, str]]:
+    """(code, DRF's message as a pattern in the active language, ours)."""
+    found = []
+    for kind, code, ours in FIELD_MESSAGES:
+        stock = str(kind.default_error_messages.get(code) or "")
+        if not stock and code in ("required", "null"):
+            stock = str(serializers.Field.default_error_messages[code])
+        if stock:
+            parts = re.split(r"\{[^}]*\}", stock)
+            found.append((code, re.compile("^" + ".*?".join(map(re.escape, parts)) + "$"), ours))
+    return found
+
+
+def product_wording(detail, patterns=None):
+    """`detail` (a serializer's errors) with DRF's stock messages in the product's words."""
+    patterns = _stock_patterns() if patterns is None else patterns
+    if isinstance(detail, dict):
+        return {key: product_wording(value, patterns) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [product_wording(value, patterns) for value in detail]
+    code = getattr(detail, "code", None)
+    for stock_code, pattern, ours in patterns:
+        if code == stock_code and pattern.match(str(detail)):
+            return exceptions.ErrorDetail(ours, code=code)
+    return detail
 
 
 def _django_errors(exc: DjangoValidationError) -> dict:
@@ -59,7 +109,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(_chinese(str(exc)) or MESSAGES[exceptions.NotFound])
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = product_wording(
+            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        )
         response = Response(
             {"detail": "提交的数据有误：" + _first(errors), "errors": errors},
             status=status.HTTP_400_BAD_REQUEST,

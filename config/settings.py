@@ -337,6 +337,11 @@ CHANNEL_RETRY_DELAYS = [
     int(d) for d in env_list("CHANNEL_RETRY_DELAYS", ["60", "300", "900", "3600"]) if d.isdigit()
 ]
 CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
+# The hosts a robot's webhook may point at, https only: DingTalk's and WeCom's. An entry with a
+# scheme (http://127.0.0.1) allows that scheme and host on any port: for a stand-in robot.
+CHANNEL_WEBHOOK_HOSTS = env_list(
+    "CHANNEL_WEBHOOK_HOSTS", ["oapi.dingtalk.com", "qyapi.weixin.qq.com"]
+)
 
 # --- REST API (v1) ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,6 +21,7 @@ from django.http import (
     HttpResponseForbidden,
     HttpResponseNotFound,
     HttpResponseServerError,
+    JsonResponse,
 )
 from django.template import loader
 
@@ -57,15 +58,27 @@ def _render(name: str, request: HttpRequest | None, context: dict) -> str:
     return loader.get_template(name).render(context, request)
 
 
+API_PREFIX = "/api/"
+
+
+def _wants_json(request: HttpRequest | None) -> bool:
+    """A request under /api/ is answered in JSON, whatever part of the stack refused it."""
+    return request is not None and request.path.startswith(API_PREFIX)
+
+
 def bad_request(request: HttpRequest, exception=None, template_name: str = "400.html"):
     # Rendered without the request's context: the request itself may be what is wrong (an
     # unknown host, a forged header), and the page must not fail on it again.
+    if _wants_json(request):
+        return _json(400, "请求无法处理，请检查请求地址、请求头和内容。")
     body = _render(template_name, None, {"back_url": back_url(request)})
     return HttpResponseBadRequest(body)
 
 
 def permission_denied(request: HttpRequest, exception=None, template_name: str = "403.html"):
     message = str(exception) if exception is not None else ""
+    if _wants_json(request):
+        return _json(403, message or "您所在单位或角色无权进行此操作。")
     body = _render(template_name, request, {"exception": message, "back_url": back_url(request)})
     return HttpResponseForbidden(body)
 
@@ -76,7 +89,15 @@ def csrf_failure(request: HttpRequest, reason: str = ""):
     return permission_denied(request, message)
 
 
+def _json(status: int, detail: str) -> JsonResponse:
+    return JsonResponse(
+        {"detail": detail}, status=status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
 def page_not_found(request: HttpRequest, exception=None, template_name: str = "404.html"):
+    if _wants_json(request):
+        return _json(404, "接口地址不存在，请核对请求路径和记录编号。")
     body = _render(template_name, request, {"back_url": back_url(request)})
     return HttpResponseNotFound(body)
 
@@ -84,6 +105,8 @@ def page_not_found(request: HttpRequest, exception=None, template_name: str = "4
 def server_error(request: HttpRequest, template_name: str = "500.html"):
     # Without the request's context: whatever failed (the database, a context processor)
     # must not fail the error page too.
+    if _wants_json(request):
+        return _json(500, "系统出现错误，已记录，请稍后重试；如持续出现请联系省办。")
     body = _render(template_name, None, {"back_url": back_url(request)})
     return HttpResponseServerError(body)
 

@@ -317,12 +317,11 @@ class AssignExpertsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["experts"].queryset = (
             User.objects.filter(role=Role.EXPERT, is_active=True)
-            .select_related("organisation")
-            .order_by("organisation__name", "username")
+            .select_related("organisation", "organisation__parent")
+            .order_by("organisation__name", "display_name", "username")
         )
-        self.fields["experts"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username}（{u.organisation.name if u.organisation else '—'}）"
-        )
+        # People appear by name and unit, never by their account.
+        self.fields["experts"].label_from_instance = lambda u: u.display_with_unit()
         self.fields["experts"].error_messages["required"] = "请至少选择一位评审专家。"
         self.fields["due_date"].error_messages["required"] = "请填写评审期限。"
         self.fields["due_date"].error_messages["invalid"] = "请输入有效日期。"
@@ -354,6 +353,3 @@ class ExpertReviewForm(ProductForm, forms.Form):
         for field in self.fields.values():
             prepare_field(field)
             mark_required(field)
-
-    def scores(self) -> list:
-        return [value for name, value in self.cleaned_data.items() if name.startswith("score_")]

@@ -12,12 +12,18 @@ from pilots.forms import OVERLAP_VERDICT_FIELDS
 
 
 class ChecklistAnswerSerializer(serializers.Serializer):
+    default_error_messages = {
+        "invalid": "每项审查应为对象：是否符合（ok：true/false）和说明（note，可空）。"
+    }
+
     ok = serializers.BooleanField()
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class ChecklistSerializer(serializers.Serializer):
     """R1.1: the entry screening, one answer per criterion."""
+
+    default_error_messages = {"invalid": "准入审查应为逐项填写的对象（各项：是/否）。"}
 
     def get_fields(self):
         return {

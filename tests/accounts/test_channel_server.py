@@ -163,7 +163,9 @@ class RobotServer:
 
 
 @pytest.fixture
-def robots():
+def robots(settings):
+    # The stand-in robot listens on plain http on this machine: let its addresses be saved.
+    settings.CHANNEL_WEBHOOK_HOSTS = [*settings.CHANNEL_WEBHOOK_HOSTS, "http://127.0.0.1"]
     server = RobotServer().start()
     yield server
     server.stop()

@@ -41,7 +41,9 @@ ALL_KINDS = [NoticeKind.REMINDER, NoticeKind.OVERDUE, NoticeKind.DECISION, Notic
 
 
 @pytest.fixture
-def robots():
+def robots(settings):
+    # The stand-in robot listens on plain http on this machine: let its addresses be saved.
+    settings.CHANNEL_WEBHOOK_HOSTS = [*settings.CHANNEL_WEBHOOK_HOSTS, "http://127.0.0.1"]
     server = RobotServer().start()
     yield server
     server.stop()
@@ -447,6 +449,54 @@ def test_bad_channel_input_gets_a_clear_message_and_changes_nothing(
     assert not NoticeChannel.objects.exists()
     assert client.get(reverse("channel_org", args=["no-such-unit"])).status_code == 404
     assert client.post(reverse("channel_test", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "webhook", "secret"),
+    [
+        ("dingtalk", "http://127.0.0.1:8777/admin/", "SECx"),
+        ("dingtalk", "https://evil.example.cn/robot/send?access_token=x", "SECx"),
+        ("wecom", "https://oapi.dingtalk.com.evil.cn/cgi-bin/webhook/send?key=x", ""),
+        ("wecom", "https://qyapi.weixin.qq.com/admin/?key=x", ""),
+    ],
+)
+def test_a_robot_address_must_be_https_on_the_platforms_own_host(
+    personas, client_for, channel_type, webhook, secret
+):
+    form = {"channel_type": channel_type, "name": "工作群", "kinds": ["overdue"],
+            "webhook": webhook, "secret": secret}  # fmt: skip
+    answer = client_for("office").post(reverse("channel_create", args=["dept-env"]), form)
+    assert answer.status_code == 200 and "Webhook 地址" in answer.content.decode()
+    assert not NoticeChannel.objects.exists()
+
+
+def test_the_domain_save_refuses_a_robot_address_on_another_host(personas, orgs):
+    from django.core.exceptions import ValidationError
+
+    from accounts.channel_settings import save_channel
+
+    channel = NoticeChannel(organisation=orgs["dept"], channel_type=ChannelType.DINGTALK)
+    with pytest.raises(ValidationError) as refused:
+        save_channel(
+            actor=personas["office"],
+            channel=channel,
+            name="工作群",
+            kinds=["overdue"],
+            webhook="http://127.0.0.1:8777/admin/",
+            secret="SECx",
+        )
+    assert "https://" in refused.value.message_dict["webhook"][0]
+    assert not NoticeChannel.objects.exists()
+
+
+def test_a_stored_robot_address_on_another_host_is_never_called(orgs, make_channel):
+    old = make_channel(
+        orgs["dept"], ChannelType.WECOM, "http://10.0.0.9/cgi-bin/webhook/send?key=k"
+    )
+    with pytest.raises(channels.ChannelError) as refused:
+        channels.send(old, "提醒", "正文", "")
+    assert "未发送" in refused.value.message and "10.0.0.9" not in refused.value.message
+    assert refused.value.retryable is False
 
 
 # --- the users' e-mail choices ----------------------------------------------------------------

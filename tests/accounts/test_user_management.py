@@ -301,3 +301,46 @@ def test_the_admin_names_the_login_lockout_in_chinese_and_keeps_the_users_name_a
     assert "css/admin.css" in page
     css = (Path(__file__).resolve().parents[2] / "static" / "css" / "admin.css").read_text()
     assert "#user-tools" in css and "text-transform: none" in css
+
+
+def test_a_users_role_must_fit_the_kind_of_its_unit(client_for, personas, orgs):
+    client = client_for("office")
+    misfit = client.post(reverse("user_create"), new_user_form(orgs, role=Role.OFFICE))
+    assert misfit.status_code == 400
+    page = misfit.content.decode()
+    assert "角色与所属单位" in page and "县（市、区）局" in page
+    assert not User.objects.filter(username="xihu2").exists()
+    expert_in_office = client.post(
+        reverse("user_create"),
+        new_user_form(orgs, role=Role.EXPERT, organisation=str(orgs["office"].pk)),
+    )
+    assert expert_in_office.status_code == 400 and "角色与所属单位" in (
+        expert_in_office.content.decode()
+    )
+    fits = client.post(
+        reverse("user_create"),
+        new_user_form(orgs, role=Role.OFFICE, organisation=str(orgs["office"].pk)),
+    )
+    assert fits.status_code == 302
+
+
+def test_a_users_phone_is_checked_like_the_application_forms(client_for, personas, orgs):
+    response = client_for("office").post(
+        reverse("user_create"), new_user_form(orgs, phone="0571-1")
+    )
+    assert response.status_code == 400
+    assert "联系电话格式不正确" in response.content.decode()
+    assert not User.objects.filter(username="xihu2").exists()
+
+
+def test_user_form_words_control_characters_and_lengths_as_the_product_does(
+    client_for, personas, orgs
+):
+    client = client_for("office")
+    nul = client.post(reverse("user_create"), new_user_form(orgs, username="xi\x00hu"))
+    assert nul.status_code == 400
+    assert "控制字符" in nul.content.decode() and "空字符串" not in nul.content.decode()
+    long = client.post(reverse("user_create"), new_user_form(orgs, display_name="王" * 5000))
+    assert long.status_code == 400
+    page = long.content.decode()
+    assert "不能超过50字（现有5000字）" in page and "确保该变量" not in page

@@ -141,7 +141,7 @@ def test_errors_are_chinese_whatever_language_the_client_asks_for(client_for, wo
     )
     assert response.status_code == 400
     body = response.json()
-    assert body["errors"]["reason"] == ["该字段是必填项。"]
+    assert body["errors"]["reason"] == ["此项为必填项。"]
     assert body["detail"].startswith("提交的数据有误")
     bad_json = client.post(
         f"{API}/pilots/{world['a'].code}/restore/",

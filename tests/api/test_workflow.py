@@ -194,6 +194,31 @@ def test_extension_through_the_api(client, make_pilot, orgs, token_for, time_mac
     assert (after["status"], after["end_date"]) == (Status.ACTIVE, "2027-06-30")
 
 
+def test_r2_4_an_extension_or_closure_before_the_window_is_refused_with_the_date(
+    client, make_pilot, orgs, token_for, time_machine
+):
+    at(time_machine, 2026, 12, 6)
+    pilot = make_pilot(start_date=dt.date(2026, 1, 1), end_date=dt.date(2029, 1, 31))
+    extension = {
+        "reason": "配套政策尚未出台。",
+        "new_end_date": "2029-06-30",
+        "stage_targets": "完成配套政策。",
+        "milestones": [{"due_date": "2029-03-31", "title": "出台配套政策"}],
+    }
+    closure = {"results": "完成全部任务。", "experience": "磋商前置。"}
+    for url, body in (("extension", extension), ("closure", closure)):
+        response = client.post(
+            f"{API}/pilots/{pilot.code}/{url}/",
+            body,
+            content_type="application/json",
+            **token_for("dept"),
+        )
+        assert response.status_code == 400
+        assert "本试点自2029年1月1日起方可" in str(response.json())
+    pilot.refresh_from_db()
+    assert pilot.status == Status.ACTIVE
+
+
 def test_r1_2_an_extension_beyond_the_term_limit_is_refused_with_the_rule(
     client, make_pilot, orgs, token_for, time_machine
 ):
