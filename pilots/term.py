@@ -4,9 +4,10 @@ acceptance report, and restoring a purged pilot.
 - From PILOT_CLOSURE_WINDOW_DAYS before its end date the lead department reports closure; the
   office accepts it (the pilot is closed, out of the active ledger, readable forever) or
   returns it with reasons (the pilot is back in the ledger).
-- Before or after expiry the lead department asks for an extension with its reason, the new
-  end date, stage targets and dated milestones; the new term keeps to R1.2 counted from the
-  original start. The office approves (the end date moves; history says why) or rejects.
+- From the same day, before or after expiry, the lead department asks for an extension with
+  its reason, the new end date, stage targets and dated milestones; the new term keeps to
+  R1.2 counted from the original start. The office approves (the end date moves; history
+  says why) or rejects.
 - After the term the lead unit submits the summary (acceptance) report, evaluated by itself
   or by a named third party, due PILOT_ACCEPTANCE_REPORT_MONTHS after the end date (R3.2).
 - The office restores a purged pilot (R2.4) with a reason; it gets a new grace period.
@@ -29,10 +30,12 @@ from accounts.models import Organisation, office_organisation
 from core.history import save_with_history
 from pilots import policy, rules
 from pilots.calls import OPINION_MAX, _limit_text, _lock, _notify, _require_reason, _require_state
-from pilots.constants import DeadlineKind, EvaluatorType, PilotKind, Status, TermRequestStatus
+from pilots.constants import DeadlineKind, EvaluatorType, Status, TermRequestStatus
 from pilots.deadlines import ACCEPTANCE_STATES, resolve_met
+from pilots.extension_rules import check_extension
 from pilots.models import AcceptanceReport, ClosureReport, ExtensionRequest, Milestone, Pilot
 from pilots.services import MilestoneData
+from pilots.term_window import closure_opens, require_window
 
 # A restore's reason: a few sentences (the form shows the same limit).
 RESTORE_REASON_MAX = 500
@@ -78,10 +81,6 @@ def _required(
 # --- what may be done now (for pages) -------------------------------------------------------
 
 
-def closure_opens(pilot: Pilot) -> dt.date:
-    return rules.closure_window_opens(pilot.end_date)
-
-
 def may_report_closure(user, pilot: Pilot, today: dt.date | None = None) -> bool:
     return (
         pilot.status == Status.ACTIVE
@@ -90,8 +89,8 @@ def may_report_closure(user, pilot: Pilot, today: dt.date | None = None) -> bool
     )
 
 
-def may_request_extension(user, pilot: Pilot) -> bool:
-    return pilot.status == Status.ACTIVE and policy.is_lead_department_of(user, pilot)
+def may_request_extension(user, pilot: Pilot, today: dt.date | None = None) -> bool:
+    return may_report_closure(user, pilot, today)  # R2.4: the same window and the same party
 
 
 def acceptance_open(pilot: Pilot, today: dt.date | None = None) -> bool:
@@ -134,12 +133,7 @@ def report_closure(
     org = _require_lead(actor, pilot, "报告销号")
     _require_state(pilot, Status.ACTIVE, action="报告销号")
     day = _today(today)
-    if day < closure_opens(pilot):
-        raise ValidationError(
-            f"试点{rules.format_cn_date(pilot.end_date)}到期，"
-            f"自{rules.format_cn_date(closure_opens(pilot))}起方可报告销号"
-            f"（{rules.numbers().closure_window}，第二条第（四）项）。"
-        )
+    require_window(pilot, day, "报告销号")
     texts = _required(
         {"results": results, "experience": experience, "milestones_reached": milestones_reached},
         {"results": "完成情况", "experience": "可复制推广的经验"},
@@ -242,46 +236,25 @@ def _milestone_rows(milestones: Sequence[MilestoneData]) -> list[dict]:
     ]
 
 
-def check_extension(
-    pilot: Pilot, new_end_date: dt.date | None, milestones: Sequence[MilestoneData]
-) -> None:
-    """R2.4 + R1.2: the new end date comes after the current one; the whole term, counted
-    from the original start date, stays within the kind's limit; there are dated milestones
-    inside the new term. Raises ValidationError with Chinese messages keyed by field."""
-    errors: dict[str, list[str]] = {}
-    if new_end_date is None:
-        raise ValidationError({"new_end_date": "请填写申请延至的日期。"})
-    if new_end_date <= pilot.end_date:
-        errors.setdefault("new_end_date", []).append(
-            f"延期后的结束日期须晚于原结束日期{rules.format_cn_date(pilot.end_date)}。"
-        )
-    if not milestones:
-        errors.setdefault("__all__", []).append(
-            "申请延期须明确阶段性目标和时间节点（第二条第（四）项），请至少填写一个节点。"
-        )
-    outside = [m.due_date for m in milestones if not pilot.start_date <= m.due_date <= new_end_date]
-    if outside and pilot.kind != PilotKind.COMPREHENSIVE:  # validate_term checks those
-        errors.setdefault("__all__", []).append(
-            "时间节点须在延期后的试点期限内："
-            + "、".join(rules.format_cn_date(d) for d in sorted(outside))
-            + " 不在期限内。"
-        )
+def check_extension_request(
+    pilot: Pilot, *, reason, new_end_date, stage_targets, milestones
+) -> dict[str, str]:
+    """R2.4: every error of an extension request at once, keyed by field; the texts stripped."""
+    errors, texts = {}, {}
     try:
-        rules.validate_term(
-            kind=pilot.kind,
-            start=pilot.start_date,
-            end=new_end_date,
-            milestone_dates=[m.due_date for m in milestones] or [pilot.start_date],
+        texts = _required(
+            {"reason": reason, "stage_targets": stage_targets},
+            {"reason": "延期理由", "stage_targets": "阶段性目标"},
         )
     except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            key = "new_end_date" if name == "end_date" else name
-            for message in messages:
-                if key == "new_end_date":
-                    message = f"自原开始日期{rules.format_cn_date(pilot.start_date)}起算，{message}"
-                errors.setdefault(key, []).append(message)
+        errors.update(exc.message_dict)
+    try:
+        check_extension(pilot, new_end_date, milestones)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    return texts
 
 
 @transaction.atomic
@@ -295,15 +268,19 @@ def request_extension(
     milestones: Sequence[MilestoneData],
     today: dt.date | None = None,
 ) -> ExtensionRequest:
-    """R2.4: the lead department asks for an extension, before or after expiry."""
+    """R2.4: the lead department asks for an extension, from PILOT_CLOSURE_WINDOW_DAYS before
+    the end date on (before or after expiry)."""
     pilot = _lock(pilot)
     org = _require_lead(actor, pilot, "申请延期")
     _require_state(pilot, Status.ACTIVE, action="申请延期")
-    texts = _required(
-        {"reason": reason, "stage_targets": stage_targets},
-        {"reason": "延期理由", "stage_targets": "阶段性目标"},
+    require_window(pilot, _today(today), "申请延期")
+    texts = check_extension_request(
+        pilot,
+        reason=reason,
+        new_end_date=new_end_date,
+        stage_targets=stage_targets,
+        milestones=milestones,
     )
-    check_extension(pilot, new_end_date, milestones)
     request = ExtensionRequest(
         pilot=pilot,
         organisation=org,

@@ -46,6 +46,7 @@ from pilots.term_forms import (
     ExtensionMilestoneFormSet,
     RestoreForm,
 )
+from pilots.term_window import window_message
 
 # States in which a pilot has an end of term to manage.
 TERM_STATES = LEDGER_STATES | {Status.CLOSED, Status.PURGED}
@@ -106,7 +107,8 @@ def term_context(user, pilot: Pilot, today: dt.date | None = None) -> dict:
             pilot.overdue_events.filter(resolved_on__isnull=True).order_by("due_date"),
         ),
         "can_report_closure": term.may_report_closure(user, pilot, today),
-        "can_request_extension": term.may_request_extension(user, pilot),
+        "can_request_extension": term.may_request_extension(user, pilot, today),
+        "is_lead": policy.is_lead_department_of(user, pilot),
         "can_submit_acceptance": term.may_submit_acceptance(user, pilot, today),
         "can_decide_term": office,
         "can_restore": office and pilot.status == Status.PURGED,
@@ -160,11 +162,7 @@ def closure_create(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
     if not term.may_report_closure(request.user, pilot):
         _refuse(request.user, pilot, "报告销号", (Status.ACTIVE,))
-        raise PermissionDenied(
-            f"试点{rules.format_cn_date(pilot.end_date)}到期，自"
-            f"{rules.format_cn_date(term.closure_opens(pilot))}起方可报告销号"
-            f"（{rules.numbers().closure_window}，R2.4）。"
-        )
+        raise PermissionDenied(window_message(pilot, "报告销号"))
     form = ClosureForm(bound_data(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -235,32 +233,36 @@ def extension_create(request: HttpRequest, code: str) -> HttpResponse:
     pilot = policy.get_pilot_for(request.user, code)
     if not term.may_request_extension(request.user, pilot):
         _refuse(request.user, pilot, "申请延期", (Status.ACTIVE,))
+        raise PermissionDenied(window_message(pilot, "申请延期"))
     form = ExtensionForm(bound_data(request))
     formset = ExtensionMilestoneFormSet(bound_data(request), prefix="ms")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if request.method == "POST":
+        # Every error at once: the domain checks what the form could read even when a field
+        # has an error of its own (that field keeps its own message, add_domain_errors).
+        valid = [form.is_valid(), formset.is_valid()] == [True, True]  # both, so both have errors
         data = form.cleaned_data
-        milestones = [
-            MilestoneData(f.cleaned_data["due_date"], f.cleaned_data["title"])
-            for f in formset.forms
-            if f.cleaned_data.get("due_date") and f.cleaned_data.get("title")
-        ]
+        values = dict(
+            reason=data.get("reason", ""),
+            new_end_date=data.get("new_end_date"),
+            stage_targets=data.get("stage_targets", ""),
+            milestones=[
+                MilestoneData(f.cleaned_data["due_date"], f.cleaned_data["title"])
+                for f in formset.forms
+                if f.cleaned_data.get("due_date") and f.cleaned_data.get("title")
+            ],
+        )
         try:
-            request_ = term.request_extension(
-                actor=request.user,
-                pilot=pilot,
-                reason=data["reason"],
-                new_end_date=data["new_end_date"],
-                stage_targets=data["stage_targets"],
-                milestones=milestones,
-            )
+            if valid:
+                request_ = term.request_extension(actor=request.user, pilot=pilot, **values)
+            else:
+                term.check_extension_request(pilot, **values)
         except ValidationError as exc:
             add_domain_errors(form, exc)
         else:
-            messages.success(
-                request,
-                f"延期申请（延至{rules.format_cn_date(request_.new_end_date)}）已报送省办审批。",
-            )
-            return redirect(pilot)
+            if valid:
+                new_end = rules.format_cn_date(request_.new_end_date)
+                messages.success(request, f"延期申请（延至{new_end}）已报送省办审批。")
+                return redirect(pilot)
     return render(
         request,
         "pilots/term/extension_form.html",

@@ -115,6 +115,8 @@ def review_for(user, pk: int) -> ExpertReview:
 
 def _score(value, maximum: Decimal, title: str) -> tuple[Decimal | None, str]:
     """(the score, "") or (None, the Chinese message why it is not one)."""
+    if value is None or not str(value).strip():
+        return None, "请填写本项得分。"
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -124,17 +126,11 @@ def _score(value, maximum: Decimal, title: str) -> tuple[Decimal | None, str]:
     return number, ""
 
 
-@transaction.atomic
-def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str) -> ExpertReview:
-    """N3: the expert submits scores for every criterion and an opinion; once submitted, the
-    review is final."""
-    review = ExpertReview.objects.select_for_update().select_related("pilot").get(pk=review.pk)
-    if review.expert_id != getattr(actor, "pk", None):
-        raise PermissionDenied("只有被分配的专家可以提交评审。")
-    if review.status == ExpertReview.SUBMITTED:
-        raise ValidationError("该评审已提交，不能修改。")
-    # Each message under its field's name (score_0, score_1, …, opinion): the page shows it
-    # beside the field, the API and other callers read the messages.
+def check_review(review: ExpertReview, scores: Sequence, opinion: str) -> tuple[list, str]:
+    """N3: a score for every criterion within its range and an opinion within its limit; all
+    errors at once, each under its field's name (score_0, score_1, …, opinion): the page shows
+    it beside the field, the API and other callers read the messages. Returns the scores as
+    numbers and the opinion stripped."""
     errors: dict[str, str] = {}
     if len(scores) != len(review.criteria):
         errors[NON_FIELD_ERRORS] = "请为每一项评审标准打分。"
@@ -151,6 +147,19 @@ def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str
         errors["opinion"] = f"评审意见不超过{OPINION_MAX_LENGTH}字（现有{len(opinion)}字）。"
     if errors:
         raise ValidationError(errors)
+    return values, opinion
+
+
+@transaction.atomic
+def submit_review(*, actor, review: ExpertReview, scores: Sequence, opinion: str) -> ExpertReview:
+    """N3: the expert submits scores for every criterion and an opinion; once submitted, the
+    review is final."""
+    review = ExpertReview.objects.select_for_update().select_related("pilot").get(pk=review.pk)
+    if review.expert_id != getattr(actor, "pk", None):
+        raise PermissionDenied("只有被分配的专家可以提交评审。")
+    if review.status == ExpertReview.SUBMITTED:
+        raise ValidationError("该评审已提交，不能修改。")
+    values, opinion = check_review(review, scores, opinion)
     review.scores = [str(v) for v in values]
     review.total = sum(values, Decimal(0))
     review.opinion = opinion

@@ -58,19 +58,25 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     """An expert's review of one assigned application."""
     task = expert.review_for(request.user, pk)
     form = ExpertReviewForm(bound_data(request), criteria=task.criteria)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        # Every error at once: the domain checks what the form could read even when another
+        # field has an error of its own (a field keeps its own error, add_domain_errors).
+        valid = form.is_valid()
+        data = form.cleaned_data
+        scores = [data.get(f"score_{i}") for i in range(len(task.criteria))]
         try:
-            expert.submit_review(
-                actor=request.user,
-                review=task,
-                scores=form.scores(),
-                opinion=form.cleaned_data["opinion"],
-            )
+            if valid:
+                expert.submit_review(
+                    actor=request.user, review=task, scores=scores, opinion=data["opinion"]
+                )
+            else:
+                expert.check_review(task, scores, data.get("opinion", ""))
         except ValidationError as exc:
             add_domain_errors(form, exc)
         else:
-            messages.success(request, "评审已提交。")
-            return redirect("reviews:expert_review", pk=task.pk)
+            if valid:
+                messages.success(request, "评审已提交。")
+                return redirect("reviews:expert_review", pk=task.pk)
     task.refresh_from_db()
     return render(
         request,

@@ -168,6 +168,20 @@ def test_extension_must_move_the_end_date_later_and_give_milestones_R2_4(pilot, 
     assert "不在期限内" in caught.value.message_dict["__all__"][0]
 
 
+def test_extension_may_be_asked_only_from_30_days_before_the_end_R2_4(
+    pilot, personas, time_machine
+):
+    time_machine.move_to(dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC), tick=False)
+    with pytest.raises(ValidationError, match="本试点自2026年12月1日起方可申请延期"):
+        _extend(personas["dept"], pilot, D(2027, 6, 30))
+    pilot.refresh_from_db()
+    assert pilot.status == Status.ACTIVE and not ExtensionRequest.objects.exists()
+    time_machine.move_to(dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC), tick=False)
+    _extend(personas["dept"], pilot, D(2027, 6, 30))
+    pilot.refresh_from_db()
+    assert pilot.status == Status.EXTENSION_REQUESTED
+
+
 def test_extension_may_be_asked_after_expiry_R2_4(pilot, personas):
     # No "today" check: before or after expiry, as long as the pilot is in the ledger.
     request = _extend(personas["dept"], pilot, D(2027, 6, 30))

@@ -222,6 +222,31 @@ def test_an_extension_beyond_r1_2_from_the_original_start_is_refused_R1_2_R2_4(
     assert pilot.status == Status.ACTIVE and pilot.end_date == END
 
 
+def test_an_extension_is_offered_only_from_30_days_before_the_end_R2_4(
+    pilot, client_for, time_machine
+):
+    on(time_machine, D(2026, 11, 30))
+    client = client_for("dept")
+    page = client.get(pilot.get_absolute_url()).content.decode()
+    assert f"/pilots/{pilot.code}/extension/" not in page
+    assert "自2026年12月1日起可报告销号或申请延期" in page
+    for refused in (
+        client.get(f"/pilots/{pilot.code}/extension/"),
+        client.post(f"/pilots/{pilot.code}/extension/", _extension_post("2027-06-30")),
+    ):
+        assert refused.status_code == 403
+        assert "本试点自2026年12月1日起方可申请延期（到期前30天，R2.4）" in (
+            refused.content.decode()
+        )
+    assert not ExtensionRequest.objects.exists()
+
+    on(time_machine, D(2026, 12, 1))
+    client = client_for("dept")
+    page = client.get(pilot.get_absolute_url()).content.decode()
+    assert f"/pilots/{pilot.code}/extension/" in page
+    assert client.get(f"/pilots/{pilot.code}/extension/").status_code == 200
+
+
 def test_an_extension_needs_dated_milestones_R2_4(pilot, client_for, time_machine):
     on(time_machine, D(2026, 12, 10))
     response = client_for("dept").post(
@@ -230,6 +255,34 @@ def test_an_extension_needs_dated_milestones_R2_4(pilot, client_for, time_machin
     assert response.status_code == 200
     assert "请至少填写一个节点" in response.content.decode()
     assert not ExtensionRequest.objects.exists()
+
+
+def test_an_empty_extension_form_shows_every_error_at_once_R2_4(pilot, client_for, time_machine):
+    on(time_machine, D(2026, 12, 10))
+    empty = _extension_post("", milestones=[], reason="", stage_targets="")
+    response = client_for("dept").post(f"/pilots/{pilot.code}/extension/", empty)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert {"reason", "new_end_date", "stage_targets"} <= set(form.errors)
+    assert "请至少填写一个节点" in " ".join(form.non_field_errors())
+    assert not ExtensionRequest.objects.exists()
+
+
+def test_a_control_character_in_the_reason_keeps_the_milestone_error_beside_it_R2_4(
+    pilot, client_for, time_machine
+):
+    on(time_machine, D(2026, 12, 10))
+    data = _extension_post(
+        "2027-06-30", milestones=[("2027-09-30", "评估")], reason="配套制度\x1b尚未出台。"
+    )
+    response = client_for("dept").post(f"/pilots/{pilot.code}/extension/", data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "控制字符" in form.errors["reason"][0]
+    assert "2027年9月30日 不在期限内" in " ".join(form.non_field_errors())
+    assert not ExtensionRequest.objects.exists()
+    pilot.refresh_from_db()
+    assert pilot.status == Status.ACTIVE
 
 
 def test_an_extension_approved_moves_the_end_date_and_history_says_why_R2_4(

@@ -163,6 +163,23 @@ def test_after_an_error_every_entered_score_stays_and_errors_sit_beside_their_fi
     assert mine.status == ExpertReview.PENDING
 
 
+def test_every_error_shows_at_once_beside_its_field_with_empty_scores_required_N3(
+    assigned, client_for
+):
+    mine = assigned[0]
+    response = _post(client_for("expert"), mine, [31, "", 18, 12], opinion="措施\x00可行。")
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["score_0"] == ["“改革意义与制度创新”的得分应在0至30之间。"]
+    assert errors["score_1"] == ["请填写本项得分。"]
+    assert "控制字符" in errors["opinion"][0]
+    assert set(errors) == {"score_0", "score_1", "opinion"}
+    with pytest.raises(ValidationError, match="请填写本项得分"):
+        expert.submit_review(actor=mine.expert, review=mine, scores=[1, None, 1, 1], opinion="可")
+    mine.refresh_from_db()
+    assert mine.status == ExpertReview.PENDING
+
+
 def test_the_opinion_has_a_limit_with_a_counter_on_the_page_and_in_the_domain_N3(
     assigned, client_for
 ):
@@ -212,3 +229,15 @@ def test_an_unfinished_review_is_reminded_and_then_flagged_N3(assigned, personas
         assigned[1].expert.organisation_id,
     }
     assert events.first().clause == "N3"
+
+
+def test_the_assign_picker_names_experts_by_name_and_unit_never_by_account_N3(
+    application, personas, second_expert, client_for
+):
+    second_expert.display_name = "陈立华"
+    second_expert.save(update_fields=["display_name"])
+    page = client_for("office").get(f"/reviews/pilots/{application.code}/experts/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "陈立华（浙大）" in text
+    assert ">expert2<" not in text and "expert2（" not in text
