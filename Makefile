@@ -9,12 +9,13 @@ STAMP := .venv/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | md5s
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps lock run test lint bench load clean
+.PHONY: help setup system-deps lock run test lint bench load load-step clean
 
 help:
 	@echo "make run    安装依赖、迁移数据库、载入演示数据并启动 http://$(HOST):$(PORT)"
 	@echo "make test   安装依赖后运行 ruff、迁移检查和全部测试"
 	@echo "make load   季度报送截止时的压力测试（PostgreSQL + Redis + gunicorn，200 个用户 3 分钟）"
+	@echo "make load-step  阶梯加压测试：逐级增加用户直到 p95 超过 800 ms 或出现错误，给出最大吞吐"
 	@echo "make lock   由 pyproject.toml 重新生成带哈希的依赖锁定文件（UPGRADE=1 全部升级到最新）"
 
 system-deps:
@@ -92,6 +93,11 @@ bench: setup
 # (LOAD_DATABASE_URL), gunicorn and locust; ARGS="--users 40 --run-time 45s" for a shorter run.
 load: setup
 	$(PY) bench/load/run.py $(ARGS)
+
+# The step test (docs/load-test.md): the same mix raised in steps of users until the p95 passes
+# 800 ms or errors appear; ARGS="--pilots 3000 --hold 20 --server sync:3 --server sync:5".
+load-step: setup
+	$(PY) bench/load/step.py $(ARGS)
 
 clean:
 	rm -rf .venv node_modules static/vendor db.sqlite3 private var staticfiles .pytest_cache .ruff_cache

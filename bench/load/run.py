@@ -11,9 +11,10 @@ Steps, each stopping the run with its output if it fails:
    it, loads the demo (`load_demo`) and generates the data set (`bench/load/dataset.py`:
    thousands of pilots, the ledger with filings and earlier quarters' reports, and the
    accounts of every simulated user); these steps run tasks in-process, as `make run` does;
-2. collects the static files and starts gunicorn (`config.wsgi`) with DEBUG off, the broker
-   on Redis (`REDIS_URL`), and plain http on 127.0.0.1 (secure cookies, the https redirect
-   and HSTS switched off by their environment variables, nothing else changed);
+2. collects the static files and starts gunicorn (`config.wsgi`; --workers, --threads,
+   --worker-class, --keep-alive) with DEBUG off, the broker on Redis (`REDIS_URL`), and
+   plain http on 127.0.0.1 (secure cookies, the https redirect and HSTS switched off by
+   their environment variables, nothing else changed);
 3. waits for /healthz/, runs locust headless (`bench/load/locustfile.py`), stops gunicorn;
 4. prints requests/s, p50/p95/p99 overall and per request, the errors, the quarterly reports
    written (counted in the database against the submits the server accepted) and PASS or
@@ -157,6 +158,155 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the database, the broker and gunicorn (shared with bench/load/step.py)."""
+    # As the image runs it (Dockerfile: GUNICORN_WORKERS, sync workers).
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (more than 1: gthread)"
+    )
+    parser.add_argument(
+        "--worker-class",
+        choices=("sync", "gthread"),
+        default=None,
+        help="gunicorn's worker class (default: gthread with --threads above 1, else sync)",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=None,
+        help="gunicorn's --keep-alive in seconds (its default 2; only gthread keeps a "
+        "connection open, 0 closes each after its response)",
+    )
+    parser.add_argument(
+        "--database-url", default=os.environ.get("LOAD_DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+
+
+def worker_class(workers_class: str | None, threads: int) -> str:
+    """The worker class gunicorn will run: a sync worker given threads would become gthread."""
+    chosen = workers_class or ("gthread" if threads > 1 else "sync")
+    if chosen == "sync" and threads > 1:
+        raise SystemExit("sync workers have one thread: --worker-class gthread for --threads")
+    return chosen
+
+
+def checked_database(url: str) -> str:
+    """The name of the load test's own database; refuses any other."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("the load test runs on PostgreSQL: LOAD_DATABASE_URL=postgres://…")
+    name = _database_name(url)
+    others = {_database_name(os.environ.get("DATABASE_URL") or "")} - {""}
+    if name in others | {f"test_{n}" for n in others} | {"postgres", "template0", "template1"}:
+        raise SystemExit(f"refusing to drop {name!r}: the load test needs a database of its own")
+    return name
+
+
+def environment(work: Path, base: str, database_url: str) -> dict:
+    """The production settings with only what plain http on the loopback needs."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": base,
+        "SITE_URL": base,
+        # Plain http on the loopback: cookies must travel without TLS, and no redirect to it.
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "SECURE_PROXY_SSL_HEADER_ENABLED": "false",
+        "PRIVATE_MEDIA_ROOT": str(work / "private"),
+        "STATIC_ROOT": str(work / "static"),
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(work / "mail"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)  # set-up runs its tasks in-process; only the server uses Redis
+    return env
+
+
+def prepare(env: dict, database_url: str, *, pilots: int, accounts: int, logs: Path) -> dict:
+    """A fresh database with the demo and the data set, the static files collected; returns
+    the plan (also written to plan.json beside the logs folder)."""
+    plan_path = logs.parent / "plan.json"
+    print(f"== database {_database_name(database_url)}: dropped and created afresh", flush=True)
+    recreate_database(database_url)
+    step("migrate", [PYTHON, "manage.py", "migrate", "--noinput"], env, logs / "migrate.log")
+    step("load_demo", [PYTHON, "manage.py", "load_demo"], env, logs / "load_demo.log")
+    step(
+        f"data set: {pilots} pilots, accounts for {accounts} users",
+        [
+            PYTHON,
+            "bench/load/dataset.py",
+            "--pilots",
+            str(pilots),
+            "--accounts",
+            str(max(accounts, 1)),
+            "--plan",
+            str(plan_path),
+        ],
+        env,
+        logs / "dataset.log",
+    )
+    print("   " + (logs / "dataset.log").read_text(encoding="utf-8").strip().splitlines()[-1])
+    step(
+        "collectstatic",
+        [PYTHON, "manage.py", "collectstatic", "--noinput"],
+        env,
+        logs / "collectstatic.log",
+    )
+    return json.loads(plan_path.read_text(encoding="utf-8"))
+
+
+def start_gunicorn(
+    env: dict,
+    port: int,
+    log: Path,
+    *,
+    workers: int,
+    threads: int,
+    workers_class: str | None = None,
+    keep_alive: int | None = None,
+) -> subprocess.Popen:
+    """gunicorn serving config.wsgi on 127.0.0.1:port, its output in `log`."""
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        worker_class(workers_class, threads),
+        "--timeout",
+        "120",
+        "--error-logfile",
+        "-",
+    ]
+    if keep_alive is not None:
+        command += ["--keep-alive", str(keep_alive)]
+    with log.open("w", encoding="utf-8") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def server_description(
+    workers: int, threads: int, workers_class: str | None, keep_alive: int | None
+) -> str:
+    chosen = worker_class(workers_class, threads)
+    text = f"{workers} {chosen} workers" + (f" × {threads} threads" if threads > 1 else "")
+    return text + ("" if keep_alive is None else f", keep-alive {keep_alive} s")
+
+
 def read_stats(prefix: Path) -> tuple[list[dict], dict]:
     with (prefix.parent / f"{prefix.name}_stats.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -196,116 +346,37 @@ def main(argv=None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=2.0, help="users started per second")
     parser.add_argument("--run-time", default="3m", help="locust's --run-time, e.g. 3m, 45s")
     parser.add_argument("--pilots", type=int, default=10_000)
-    # As the image runs it (Dockerfile: GUNICORN_WORKERS, sync workers).
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="threads per worker (more than 1: gthread)"
-    )
     parser.add_argument("--p95-ms", type=float, default=800.0, help="the p95 to stay below")
-    parser.add_argument(
-        "--database-url", default=os.environ.get("LOAD_DATABASE_URL") or DEFAULT_DATABASE_URL
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    add_server_options(parser)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "load")
     args = parser.parse_args(argv)
 
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("the load test runs on PostgreSQL: LOAD_DATABASE_URL=postgres://…")
-    name = _database_name(args.database_url)
-    others = {_database_name(os.environ.get("DATABASE_URL") or "")} - {""}
-    if name in others | {f"test_{n}" for n in others} | {"postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to drop {name!r}: the load test needs a database of its own")
+    checked_database(args.database_url)
+    worker_class(args.worker_class, args.threads)
     work = args.workdir.resolve()
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": args.database_url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CSRF_TRUSTED_ORIGINS": base,
-        "SITE_URL": base,
-        # Plain http on the loopback: cookies must travel without TLS, and no redirect to it.
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_HSTS_SECONDS": "0",
-        "SECURE_PROXY_SSL_HEADER_ENABLED": "false",
-        "PRIVATE_MEDIA_ROOT": str(work / "private"),
-        "STATIC_ROOT": str(work / "static"),
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(work / "mail"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("REDIS_URL", None)  # set-up runs its tasks in-process; only the server uses Redis
+    env = environment(work, base, args.database_url)
     logs = work / "logs"
     plan_path = work / "plan.json"
 
-    print(f"== database {name}: dropped and created afresh", flush=True)
-    recreate_database(args.database_url)
-    step("migrate", [PYTHON, "manage.py", "migrate", "--noinput"], env, logs / "migrate.log")
-    step("load_demo", [PYTHON, "manage.py", "load_demo"], env, logs / "load_demo.log")
-    step(
-        f"data set: {args.pilots} pilots, accounts for {args.users} users",
-        [
-            PYTHON,
-            "bench/load/dataset.py",
-            "--pilots",
-            str(args.pilots),
-            "--accounts",
-            str(max(args.users, 1)),
-            "--plan",
-            str(plan_path),
-        ],
-        env,
-        logs / "dataset.log",
-    )
-    print("   " + (logs / "dataset.log").read_text(encoding="utf-8").strip().splitlines()[-1])
-    step(
-        "collectstatic",
-        [PYTHON, "manage.py", "collectstatic", "--noinput"],
-        env,
-        logs / "collectstatic.log",
-    )
-    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    plan = prepare(env, args.database_url, pilots=args.pilots, accounts=args.users, logs=logs)
     year, quarter = plan["year"], plan["quarter"]
     before, before_attached = count_reports(args.database_url, year, quarter)
 
     server_env = {**env, "REDIS_URL": args.redis_url}
-    gunicorn_log = (logs / "gunicorn.log").open("w", encoding="utf-8")
-    print(
-        f"== gunicorn on {base}: {args.workers} workers × {args.threads} threads, "
-        f"broker {args.redis_url}",
-        flush=True,
-    )
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--worker-class",
-            "gthread" if args.threads > 1 else "sync",
-            "--timeout",
-            "120",
-            "--error-logfile",
-            "-",
-        ],
-        cwd=ROOT,
-        env=server_env,
-        stdout=gunicorn_log,
-        stderr=subprocess.STDOUT,
+    described = server_description(args.workers, args.threads, args.worker_class, args.keep_alive)
+    print(f"== gunicorn on {base}: {described}, broker {args.redis_url}", flush=True)
+    server = start_gunicorn(
+        server_env,
+        port,
+        logs / "gunicorn.log",
+        workers=args.workers,
+        threads=args.threads,
+        workers_class=args.worker_class,
+        keep_alive=args.keep_alive,
     )
     prefix = work / "locust"
     result_path = work / "tally.json"
@@ -350,7 +421,6 @@ def main(argv=None) -> int:
         web_after, database_cpu = server_cpu(server.pid, args.database_url)
     finally:
         stop(server)
-        gunicorn_log.close()
     if not (prefix.parent / f"{prefix.name}_stats.csv").exists():
         print((logs / "locust.log").read_text(encoding="utf-8")[-4000:], file=sys.stderr)
         raise SystemExit(f"locust wrote no statistics (exit {locust.returncode})")
