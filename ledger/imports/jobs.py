@@ -83,9 +83,8 @@ def request_apply(*, actor, batch: ImportBatch) -> ImportBatch:
 
 def _enqueue(batch_pk: int, actor_pk: int) -> None:
     from core.queue import enqueue
-    from ledger.tasks import apply_import_task
 
-    if not enqueue(apply_import_task, batch_pk, actor_pk):
+    if not enqueue(APPLY_TASK_NAME, batch_pk, actor_pk):
         logger.warning("导入批次 %s 未能加入队列（消息队列不可用），将在恢复后补发", batch_pk)
 
 
@@ -110,9 +109,8 @@ def queue_overlap_check(pilot_ids: list[int], *, index: bool = True) -> None:
     (`pilot_writes.check_imported_pilots`): the import is done (and shown so) while the
     library is checked."""
     from core.queue import enqueue
-    from ledger.tasks import check_imported_pilots_task
 
-    enqueue(check_imported_pilots_task, list(pilot_ids), index)
+    enqueue("ledger.tasks.check_imported_pilots_task", list(pilot_ids), index)
 
 
 # --- lost jobs -------------------------------------------------------------------------------
