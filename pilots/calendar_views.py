@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.dates import YEAR_MAX, YEAR_MIN
 from pilots import calendar
 
 
@@ -22,7 +23,7 @@ def _month(value: str | None) -> tuple[int, int]:
         dt.date(year, month, 1)
     except ValueError:
         return today.year, today.month
-    if not 2000 <= year <= 2100:
+    if not YEAR_MIN <= year <= YEAR_MAX:
         return today.year, today.month
     return year, month
 

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from accounts.constants import OrgKind
 from accounts.models import Organisation, region_filter
+from core.dates import YEAR_MAX, YEAR_MIN
 from core.forms import ProductForm, add_domain_errors, mark_required, prepare_field
 from pilots import calls, rules, services
 from pilots.calls import call_errors
@@ -187,8 +188,8 @@ class PilotForm(ProductForm, forms.ModelForm):
         for name in ("start_date", "end_date", "approval_date"):
             day = cleaned.get(name)
             # The rules add years and months to these dates: keep them to dates a person means.
-            if day is not None and not 2000 <= day.year <= 2100:
-                self.add_error(name, "日期须在2000年至2100年之间。")
+            if day is not None and not YEAR_MIN <= day.year <= YEAR_MAX:
+                self.add_error(name, f"日期须在{YEAR_MIN}年至{YEAR_MAX}年之间。")
                 cleaned.pop(name, None)
         entry = self.checks_entry()
         if entry:

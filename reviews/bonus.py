@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 
 from accounts.models import Organisation
+from core.dates import YEAR_MAX, YEAR_MIN
 from core.history import save_with_history
 from pilots import policy
 from pilots.models import Pilot
@@ -37,7 +38,7 @@ def award_points(
     limit = max_points()
     if value is None or not value.is_finite() or value == 0 or abs(value) > limit:
         errors["points"] = f"加分应为不超过{limit}分的非零数（更正时可为负数）。"
-    if not 2000 <= int(year) <= 2100:
+    if not YEAR_MIN <= int(year) <= YEAR_MAX:
         errors["year"] = "请填写正确的考核年度。"
     if not reason.strip():
         errors["reason"] = "请写明加分理由。"

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from core.dates import YEAR_MAX, YEAR_MIN
 from core.forms import add_domain_errors
 from pilots import policy
 from reviews import bonus
@@ -27,7 +28,7 @@ def bonus_page(request: HttpRequest) -> HttpResponse:
         year = int(request.GET.get("year") or timezone.localdate().year)
     except ValueError:
         year = timezone.localdate().year
-    year = min(max(year, 2000), 2100)
+    year = min(max(year, YEAR_MIN), YEAR_MAX)
     office = policy.is_office(request.user)
     form = BonusForm(request.POST or None, initial={"year": year}) if office else None
     if request.method == "POST":

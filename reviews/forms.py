@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
+from core.dates import YEAR_MAX, YEAR_MIN
 from core.forms import ProductForm, mark_required, prepare_field
 from pilots.constants import EvaluatorType
 from pilots.forms import DATE_WIDGET
@@ -276,7 +277,7 @@ DemandFormSet = forms.formset_factory(DemandForm, extra=3, max_num=20, validate_
 
 
 class BonusForm(forms.Form):
-    year = forms.IntegerField(label="考核年度", min_value=2000, max_value=2100)
+    year = forms.IntegerField(label="考核年度", min_value=YEAR_MIN, max_value=YEAR_MAX)
     organisation = forms.ModelChoiceField(label="单位", queryset=None, empty_label="请选择单位")
     pilot = forms.CharField(label="试点编号", max_length=20, required=False)
     points = forms.DecimalField(label="加分", max_digits=5, decimal_places=2)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from core.dates import YEAR_MAX, YEAR_MIN
 from pilots.uploads import validate_attachment
 
 ORG = {"slug_field": "code", "read_only": True}
@@ -24,8 +25,8 @@ class DateField(serializers.DateField):
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
-        if not 2000 <= day.year <= 2100:
-            raise serializers.ValidationError("日期须在2000年至2100年之间。")
+        if not YEAR_MIN <= day.year <= YEAR_MAX:
+            raise serializers.ValidationError(f"日期须在{YEAR_MIN}年至{YEAR_MAX}年之间。")
         return day
 
 

@@ -11,6 +11,7 @@ from api.serializers.common import (
     FormInputSerializer,
     record_fields,
 )
+from core.dates import YEAR_MAX, YEAR_MIN
 from ledger.filing import FILING_FIELDS
 from ledger.forms import FILING_FORM_FIELDS, QUARTERLY_REPORT_FORM_FIELDS
 from ledger.models import Filing, HalfYearSummary, QuarterlyReport
@@ -104,7 +105,7 @@ class FilingInputSerializer(FormInputSerializer):
 
 class QuarterlyReportInputSerializer(FormInputSerializer):
     # The page takes the year and the quarter from its address, the API from the body.
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    year = serializers.IntegerField(min_value=YEAR_MIN, max_value=YEAR_MAX)
     quarter = serializers.IntegerField(min_value=1, max_value=4)
     progress = serializers.CharField(max_length=10000)
     milestones_reached = serializers.CharField(max_length=5000, required=False, allow_blank=True)
@@ -118,7 +119,7 @@ class QuarterlyReportInputSerializer(FormInputSerializer):
 
 
 class SummaryDraftSerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    year = serializers.IntegerField(min_value=YEAR_MIN, max_value=YEAR_MAX)
     half = serializers.IntegerField(min_value=1, max_value=2)
 
 
