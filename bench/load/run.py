@@ -307,6 +307,18 @@ def server_description(
     return text + ("" if keep_alive is None else f", keep-alive {keep_alive} s")
 
 
+def locust_command(host: str, users: int, spawn_rate: float, run_time: str, prefix: Path) -> list:
+    """locust, headless, on the deadline mix (locustfile.py), its figures in `prefix`_*.csv."""
+    return [
+        PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / "load" / "locustfile.py"),
+        "--headless", "--host", host, "--users", str(users), "--spawn-rate", str(spawn_rate),
+        "--run-time", run_time,
+        # Users finish the request in hand (they stop at their next wait).
+        "--stop-timeout", "30",
+        "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+    ]  # fmt: skip
+
+
 def read_stats(prefix: Path) -> tuple[list[dict], dict]:
     with (prefix.parent / f"{prefix.name}_stats.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -387,30 +399,7 @@ def main(argv=None) -> int:
         began = time.monotonic()
         print(f"== locust: {args.users} users, {args.spawn_rate:g}/s, {args.run_time}", flush=True)
         locust = subprocess.run(
-            [
-                PYTHON,
-                "-m",
-                "locust",
-                "-f",
-                str(ROOT / "bench" / "load" / "locustfile.py"),
-                "--headless",
-                "--host",
-                base,
-                "--users",
-                str(args.users),
-                "--spawn-rate",
-                str(args.spawn_rate),
-                "--run-time",
-                args.run_time,
-                # Users finish the request in hand (they stop at their next wait).
-                "--stop-timeout",
-                "30",
-                "--csv",
-                str(prefix),
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],
+            locust_command(base, args.users, args.spawn_rate, args.run_time, prefix),
             cwd=ROOT,
             env={**env, "LOAD_PLAN": str(plan_path), "LOAD_RESULT": str(result_path)},
             stdout=(logs / "locust.log").open("w", encoding="utf-8"),

@@ -346,29 +346,7 @@ def main(argv=None) -> int:
         result_path = work / "tally.json"
         print(f"== locust: {args.users} users over both instances, {args.run_time}", flush=True)
         locust = subprocess.run(
-            [
-                PYTHON,
-                "-m",
-                "locust",
-                "-f",
-                str(ROOT / "bench" / "load" / "locustfile.py"),
-                "--headless",
-                "--host",
-                bases[0],
-                "--users",
-                str(args.users),
-                "--spawn-rate",
-                str(args.spawn_rate),
-                "--run-time",
-                args.run_time,
-                "--stop-timeout",
-                "30",
-                "--csv",
-                str(prefix),
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],
+            load.locust_command(bases[0], args.users, args.spawn_rate, args.run_time, prefix),
             cwd=ROOT,
             env={
                 **env,
