@@ -68,9 +68,16 @@ class AuditDownloadsMiddleware:
 
 def _file_name(disposition: str) -> str:
     """The file name of a Content-Disposition header, decoded (RFC 6266's filename* first),
-    so the audit log reads as the user saw the download."""
+    so the audit log reads as the user saw the download. Django sends a header it cannot
+    write in Latin-1 MIME-encoded (`=?utf-8?b?…?=`): that is decoded first."""
+    from email.header import decode_header, make_header
     from urllib.parse import unquote
 
+    if disposition.startswith("=?"):
+        try:
+            disposition = str(make_header(decode_header(disposition)))
+        except (ValueError, LookupError):
+            pass
     for part in disposition.split(";"):
         key, _, value = part.strip().partition("=")
         if key.lower() == "filename*" and "''" in value:

@@ -1,6 +1,6 @@
 from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from api.views.account import MeView, NotificationViewSet
@@ -9,6 +9,7 @@ from api.views.ledger import FilingViewSet, QuarterlyReportViewSet, SummaryViewS
 from api.views.pilots import PilotViewSet
 from api.views.reference import OrganisationViewSet
 from api.views.reviews import EvaluationViewSet, InspectionViewSet
+from api.views.schema import SchemaView
 from api.views.term import AcceptanceViewSet, ClosureViewSet, ExtensionViewSet
 
 router = DefaultRouter()
@@ -31,7 +32,7 @@ app_name = "api"
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     # Swagger UI adds a style element at run time: this page alone allows inline styles (never
     # scripts; its start-up script is a separate file).
     path(

@@ -39,10 +39,11 @@ def flash_errors(request: HttpRequest, source) -> None:
         messages.error(request, message)
 
 
-def content_disposition(filename: str) -> str:
-    """An attachment header that keeps a Chinese file name (RFC 6266 `filename*`)."""
+def content_disposition(filename: str, *, kind: str = "attachment") -> str:
+    """A download header that keeps a Chinese file name (RFC 6266 `filename*`); `kind`
+    "inline" for a file the browser shows and saves under that name."""
     safe = "".join("_" if ch in UNSAFE_FILENAME_CHARS else ch for ch in filename)
-    return f"attachment; filename*=UTF-8''{quote(safe)}"
+    return f"{kind}; filename*=UTF-8''{quote(safe)}"
 
 
 def serve_file(

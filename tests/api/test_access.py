@@ -213,6 +213,41 @@ def test_schema_and_docs_are_served_from_the_product_itself(client_for, world):
     assert "cdn.jsdelivr" not in html
 
 
+def test_the_schema_is_saved_under_its_chinese_title_and_audited_by_that_name(
+    client_for, world
+):
+    from urllib.parse import quote
+
+    from accounts.models import AuditEvent
+
+    client = client_for("office")
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    assert schema["Content-Disposition"] == (
+        f"inline; filename*=UTF-8''{quote('改革试点台账 REST API.json')}"
+    )
+    event = AuditEvent.objects.filter(action="export").latest("pk")
+    assert event.summary == "导出“改革试点台账 REST API.json”"
+
+
+def test_a_plain_chinese_file_name_header_is_audited_decoded(rf, personas):
+    """A view that writes `filename="…"` in Chinese gets its header MIME-encoded by Django
+    (`=?utf-8?b?…?=`); the audit log still reads the name as the user saw it."""
+    from django.http import HttpResponse
+
+    from accounts.middleware import AuditDownloadsMiddleware
+    from accounts.models import AuditEvent
+
+    def view(request):
+        return HttpResponse(b"{}", headers={"Content-Disposition": 'inline; filename="台账.json"'})
+
+    request = rf.get("/ledger/x/")
+    request.user = personas["office"]
+    response = AuditDownloadsMiddleware(view)(request)
+    assert response["Content-Disposition"].startswith("=?utf-8?")
+    assert AuditEvent.objects.latest("pk").summary == "导出“台账.json”"
+
+
 def test_schema_generates_without_warnings():
     from django.core.management import call_command
 

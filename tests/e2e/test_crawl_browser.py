@@ -100,6 +100,12 @@ def test_the_pages_a_persona_reaches_load_without_errors(username, demo, page, l
             where = message.location.get("url", "")
             problems.append(f"console: {message.text} {where} (on {current['path']})")
 
+    # Requests under way (a page's own fetches go on after its load event): the test waits
+    # for them before its database is emptied, or the server would write into it meanwhile.
+    pending: set = set()
+    page.on("request", pending.add)
+    page.on("requestfinished", pending.discard)
+    page.on("requestfailed", pending.discard)
     page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"error: {error} ({current['path']})"))
@@ -143,8 +149,13 @@ def test_the_pages_a_persona_reaches_load_without_errors(username, demo, page, l
             seen.add(target)
             queue.append(target)
 
-    # A download the crawl started is still being answered (and audited) by the server: the
-    # test's database is emptied only once every one has arrived.
+    # A download or a fetch the crawl started may still be answered (and audited) by the
+    # server: the test's database is emptied only once every one has arrived.
+    for _ in range(600):
+        if not pending:
+            break
+        page.wait_for_timeout(50)
+    problems += [f"still loading after 30 s: {r.url}" for r in pending]
     for download in downloads:
         if download.failure():
             problems.append(f"download failed: {download.url} ({download.failure()})")
