@@ -19,9 +19,11 @@ with its percentiles, as the summary row 最大吞吐 (also appended to `BENCH_S
 
 Each --server (CLASS:WORKERS[xTHREADS][:keepalive=SECONDS], e.g. sync:3, gthread:2x4,
 gthread:2x4:keepalive=0) is stepped in turn on the same data: the database is dumped once
-set up (pg_dump) and restored before each further configuration, so every configuration
-starts from the same pilots owing the same quarter. Without --server: one configuration from
---workers, --threads, --worker-class and --keep-alive, as run.py takes them.
+set up (pg_dump) and restored before each further configuration, with the planner's
+statistics gathered afresh (VACUUM ANALYZE) after the set-up and after every restore, so every
+configuration starts from the same pilots owing the same quarter and the same plans. Without
+--server: one configuration from --workers, --threads, --worker-class and --keep-alive, as
+run.py takes them.
 
 Exit status 0 when every configuration passed at least its first step and the database holds
 one new report with its attachment for every submit the server accepted. Everything outside
@@ -85,6 +87,7 @@ def restore(url: str, path: Path) -> None:
     subprocess.run(
         ["pg_restore", "--no-owner", "--exit-on-error", "--dbname", url, str(path)], check=True
     )
+    load.analyze(url)  # pg_restore brings the rows, not the planner's statistics
 
 
 def verdict(row: dict, limit: float) -> str:
