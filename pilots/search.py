@@ -3,14 +3,16 @@ exports, the API's ?search= and the admin's changelist.
 
 Each word of the query (split on white space) must occur in the code or the name, ignoring
 case. On PostgreSQL the searched text, `upper(code || chr(10) || name)`, is kept in a narrow
-table of its own, `pilot_search` (migrations 0018 and 0019, a trigger keeps it in step), with
-two indexes: a pg_trgm GIN index for words of three characters or more (LIKE), and a GIN index
-over the text's character pairs (`pilot_bigrams`) for two-character words, which trigrams
-cannot serve (排污, 水权: most Chinese search words). A one-character word is matched by LIKE
-alone. The matching pilots are then counted and paged from the pilots' own indexes, without
-reading their wide rows. The line break between code and name keeps a word from matching
-across the two (a query cannot contain one: the request edge refuses control characters).
-Other databases compare the two columns as before.
+table of its own, `pilot_search`, with a pg_trgm GIN index for words of three characters or
+more (LIKE); its distinct character pairs (`pilot_bigrams`) are stored in another,
+`pilot_search_pairs`, with a GIN index for two-character words, which trigrams cannot serve
+(排污, 水权: most Chinese search words). A trigger keeps both in step (migrations 0018 to
+0020). A one-character word is matched by LIKE alone. Each table gives the matching pilots'
+ids (`pk IN`): the planner counts them from the pilots' primary key without reading their
+wide rows, and pages them by walking the pilots in the list's order and looking each one up
+in that table by its id (for a pair, an array comparison). The line break between
+code and name keeps a word from matching across the two (a query cannot contain one: the
+request edge refuses control characters). Other databases compare the two columns as before.
 """
 
 from __future__ import annotations
@@ -24,22 +26,23 @@ def words_of(query: str) -> list[str]:
     return query.split()
 
 
-def _condition(word: str) -> tuple[str, str]:
-    """SQL on pilot_search's `text` true when it contains `word`, and its parameter."""
-    if len(word) == 2:  # exactly one of the text's pairs
-        return "pilot_bigrams(text) @> ARRAY[upper(%s)::text]", word
-    return "text LIKE upper(%s)", f"%{connection.ops.prep_for_like_query(word)}%"
-
-
 def search_pilots(qs: QuerySet, query: str) -> QuerySet:
     """Pilots of `qs` whose code or name contains every word of `query`, ignoring case."""
     words = words_of(query)
     if not words:
         return qs
     if connection.vendor == "postgresql":
-        conditions, params = zip(*(_condition(word) for word in words), strict=True)
-        sql = f"SELECT pilot_id FROM pilot_search WHERE {' AND '.join(conditions)}"
-        return qs.filter(pk__in=RawSQL(sql, params))
+        pairs = [word for word in words if len(word) == 2]  # each exactly one of the pairs
+        others = [word for word in words if len(word) != 2]
+        if pairs:
+            wanted = ", ".join(["upper(%s)::text"] * len(pairs))
+            sql = f"SELECT pilot_id FROM pilot_search_pairs WHERE pairs @> ARRAY[{wanted}]"
+            qs = qs.filter(pk__in=RawSQL(sql, pairs))
+        if others:
+            like = " AND ".join(["text LIKE upper(%s)"] * len(others))
+            params = [f"%{connection.ops.prep_for_like_query(word)}%" for word in others]
+            qs = qs.filter(pk__in=RawSQL(f"SELECT pilot_id FROM pilot_search WHERE {like}", params))
+        return qs
     for word in words:
         qs = qs.filter(Q(code__icontains=word) | Q(name__icontains=word))
     return qs

@@ -1,6 +1,6 @@
 """Searching pilots by code or name (pilots/search.py): every word must occur, whatever its
 length, ignoring case; the list, the API's ?search= and the admin's changelist search alike;
-on PostgreSQL the indexes of migrations 0018 and 0019 serve two-character and longer words."""
+on PostgreSQL the indexes of migrations 0019 and 0020 serve two-character and longer words."""
 
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ CASES = [
     ("碳", {"ST-2026-0003"}),  # one
     ("交易 试点", {"ST-2026-0001", "ST-2026-0003", "ST-2025-0005"}),  # every word
     ("交易 湖州", set()),
+    ("排污 交易试点 州", {"ST-2026-0001"}),  # words of two, three and one characters
+    ("排污 湖州", {"ST-2026-0002"}),
     ("st-2025", {"ST-2025-0004", "ST-2025-0005"}),  # the code, ignoring case
     ("0003", {"ST-2026-0003"}),
     ("100%_", {"ST-2025-0004"}),  # LIKE's wildcards are plain characters
@@ -100,7 +102,7 @@ def test_a_renamed_pilot_is_found_by_its_new_name_and_code_only(library, persona
 @pytest.mark.parametrize(
     ("q", "index"),
     [
-        ("排污", "pilot_search_text_pairs"),
+        ("排污", "pilot_search_pairs_gin"),
         ("排污权", "pilot_search_text_trgm"),
         ("st-2026", "pilot_search_text_trgm"),
     ],
@@ -114,3 +116,21 @@ def test_on_postgresql_an_index_serves_words_of_two_characters_or_more(library, 
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored pairs are PostgreSQL's")
+def test_on_postgresql_the_stored_pairs_follow_the_code_and_the_name(library):
+    pilot = library["ST-2025-0005"]
+    Pilot.objects.filter(pk=pilot.pk).update(code="ST-2025-0105", name="温州市用水权改革试点")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pairs FROM pilot_search_pairs WHERE pilot_id = %s", [pilot.pk])
+        (pairs,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM pilot_search s JOIN pilot_search_pairs p USING (pilot_id) "
+            "WHERE p.pairs IS DISTINCT FROM pilot_bigrams(s.text)"
+        )
+        (stale,) = cursor.fetchone()
+    assert {"用水", "01", "05"} <= set(pairs)
+    assert "交易" not in pairs
+    assert "5\n" in pairs and "\n温" in pairs  # code, line break, name
+    assert stale == 0
