@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AuditEvent, Organisation, User
 from accounts.users import assignable_roles
+from core.admin import HistoryAdmin, viewing_version
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(SimpleHistoryAdmin):
+class OrganisationAdmin(HistoryAdmin):
     list_display = ("code", "name", "short_name", "kind", "parent", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name", "short_name")
@@ -18,7 +18,7 @@ class OrganisationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(User)
-class RegistryUserAdmin(SimpleHistoryAdmin, UserAdmin):
+class RegistryUserAdmin(HistoryAdmin, UserAdmin):
     list_display = ("username", "display_name", "organisation", "role", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff")
     list_select_related = ("organisation",)
@@ -48,9 +48,12 @@ class RegistryUserAdmin(SimpleHistoryAdmin, UserAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or self.has_change_permission(request, obj):
+        if obj is None or (
+            self.has_change_permission(request, obj) and not viewing_version(request)
+        ):
             return fieldsets
-        # Read only: the password's "reset" button would open a page this user may not open.
+        # Read only: the password's "reset" button would open a page this user may not open
+        # (or, on an earlier version's page, a relative address under it).
         return [
             (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
             for name, options in fieldsets

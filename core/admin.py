@@ -1,8 +1,29 @@
-"""The admin of the shared machinery: the scheduled jobs' run log, read-only."""
+"""The admin of the shared machinery: the scheduled jobs' run log, read-only; the base of the
+admins that show a record's versions."""
 
 from django.contrib import admin
+from django.http import Http404
+from simple_history.admin import SimpleHistoryAdmin
 
 from core.models import JobRun
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin (the 历史 page and each version's page), where a version's page
+    answers 404 to an address whose version is not a number: a relative link of the change
+    form (the user's "../password/") resolves under a version's page to
+    `…/history/password/`, which simple-history would look up as a version and fail on."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not str(version_id).isdigit():
+            raise Http404("没有这个历史版本。")
+        request.viewing_version = True
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def viewing_version(request) -> bool:
+    """Whether the admin is showing one of a record's earlier versions (read, not edited)."""
+    return getattr(request, "viewing_version", False)
 
 
 class ReadOnlyMixin:

@@ -3,9 +3,8 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin import ReadOnlyMixin
+from core.admin import HistoryAdmin, ReadOnlyMixin
 from pilots import policy, services
 from pilots.models import (
     AcceptanceReport,
@@ -27,7 +26,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(Pilot)
-class PilotAdmin(SimpleHistoryAdmin):
+class PilotAdmin(HistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -104,7 +103,7 @@ class PilotAdmin(SimpleHistoryAdmin):
             self.save_formset(request, form, formset, change=change)
 
 
-class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, HistoryAdmin):
     def get_queryset(self, request):
         # Records of a pilot are visible exactly when the pilot is (the access policy).
         return policy.related_to_visible(super().get_queryset(request), request.user)
