@@ -256,13 +256,15 @@ def signed_in_as(client, user) -> None:
 
 
 def observed(client, personas, world, persona: str):
-    """({url name: methods answered 2xx}, {url name: security headers missing}) for every
-    pattern, as `persona`."""
+    """({url name: methods answered 2xx}, {url name: security headers missing}, {url name:
+    methods whose 2xx or 3xx answer to a signed-in persona may be stored}) for every pattern,
+    as `persona`."""
     username, objs_key = PERSONAS[persona]
     user = personas[username] if username else None
     objs = world[objs_key]
     found: dict[str, set[str]] = {}
     headers_missing: dict[str, set[str]] = {}
+    stored: dict[str, set[str]] = {}
     for route, name, _ in walk(get_resolver().url_patterns):
         # Each pattern starts signed in as the persona (a POST to logout must not spill over).
         signed_in_as(client, user)
@@ -275,7 +277,15 @@ def observed(client, personas, world, persona: str):
             missing = [h for h in SECURITY_HEADERS if not response.has_header(h)]
             if missing:
                 headers_missing.setdefault(key_of(route, name), set()).update(missing)
-    return found, headers_missing
+            if user is not None and 200 <= response.status_code < 400 and may_store(response):
+                stored.setdefault(key_of(route, name), set()).add(method)
+    return found, headers_missing, stored
+
+
+def may_store(response) -> bool:
+    """Whether a cache may keep the answer: no `no-store` in its Cache-Control."""
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    return "no-store" not in directives
 
 
 # Who may get a 2xx answer (to a GET or an empty POST) from each URL pattern. Records of pilot
@@ -489,11 +499,13 @@ def test_every_url_pattern_has_a_policy_row_and_every_row_a_pattern():
 def test_every_url_pattern_answers_only_the_personas_its_policy_names(
     client, personas, world, persona
 ):
-    found, headers_missing = observed(client, personas, world, persona)
+    found, headers_missing, stored = observed(client, personas, world, persona)
     allowed = {key: persona in (policy_for(key) or NOBODY) for key in found}
     unexpected = sorted(key for key, methods in found.items() if methods and not allowed[key])
     assert unexpected == [], f"unexpected 2xx for {persona}: {unexpected}"
     refused = sorted(key for key, methods in found.items() if allowed[key] and not methods)
     assert refused == [], f"the policy allows {persona} but the page refused: {refused}"
-    # Every answer of every pattern, to every persona, carries the security headers.
+    # Every answer of every pattern, to every persona, carries the security headers …
     assert headers_missing == {}
+    # … and no answer carrying a signed-in user's data may be stored by a cache.
+    assert stored == {}
