@@ -213,9 +213,7 @@ def test_schema_and_docs_are_served_from_the_product_itself(client_for, world):
     assert "cdn.jsdelivr" not in html
 
 
-def test_the_schema_is_saved_under_its_chinese_title_and_audited_by_that_name(
-    client_for, world
-):
+def test_the_schema_is_saved_under_its_chinese_title_and_audited_by_that_name(client_for, world):
     from urllib.parse import quote
 
     from accounts.models import AuditEvent

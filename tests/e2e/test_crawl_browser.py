@@ -103,9 +103,9 @@ def test_the_pages_a_persona_reaches_load_without_errors(username, demo, page, l
     # Requests under way (a page's own fetches go on after its load event): the test waits
     # for them before its database is emptied, or the server would write into it meanwhile.
     pending: set = set()
-    page.on("request", pending.add)
-    page.on("requestfinished", pending.discard)
-    page.on("requestfailed", pending.discard)
+    page.on("request", lambda request: pending.add(request))
+    page.on("requestfinished", lambda request: pending.discard(request))
+    page.on("requestfailed", lambda request: pending.discard(request))
     page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"error: {error} ({current['path']})"))
