@@ -8,7 +8,8 @@ The same set-up as the load test (`bench/load/run.py`: its own database, dropped
 afresh, the demo, the data set with accounts for the largest step, gunicorn with the
 production settings) and the same users (`bench/load/locustfile.py`), driven by a locust load
 shape (`bench/load/stepshape.py`): each step's users are started (--spawn-rate a second) and
-signed in, then the step settles (--settle seconds) and is held (--hold seconds); only what
+signed in, then the step settles (--settle seconds) and is held (--hold seconds), after a
+warm-up (--warmup seconds of --warmup-users users, unmeasured); only what
 completes during the hold is measured. The test stops after the first step whose p95 reaches
 --p95-ms (800) or that has an error (a failed request or an exception in a user's code).
 
@@ -139,6 +140,8 @@ def run_config(config: dict, args, env: dict, plan: dict, port: int, work: Path)
     schedule = {
         "users": args.steps,
         "spawn_rate": args.spawn_rate,
+        "warmup": args.warmup,
+        "warmup_users": args.warmup_users,
         "settle": args.settle,
         "hold": args.hold,
         "p95_ms": args.p95_ms,
@@ -152,7 +155,8 @@ def run_config(config: dict, args, env: dict, plan: dict, port: int, work: Path)
         load.wait_healthy(f"{base}/healthz/", server)
         print(
             f"== locust: steps of {', '.join(map(str, args.steps))} users, "
-            f"{args.spawn_rate:g}/s, settle {args.settle:g} s, hold {args.hold:g} s",
+            f"{args.spawn_rate:g}/s, after {args.warmup:g} s of {args.warmup_users} users "
+            f"unmeasured; settle {args.settle:g} s, hold {args.hold:g} s",
             flush=True,
         )
         here = ROOT / "bench" / "load"
@@ -183,7 +187,7 @@ def run_config(config: dict, args, env: dict, plan: dict, port: int, work: Path)
             },
             stdout=(folder / "locust.log").open("w", encoding="utf-8"),
             stderr=subprocess.STDOUT,
-            timeout=600 + len(args.steps) * (args.hold + args.settle + 180),
+            timeout=600 + args.warmup + len(args.steps) * (args.hold + args.settle + 180),
         )
     finally:
         load.stop(server)
@@ -278,6 +282,12 @@ def main(argv=None) -> int:
     parser.add_argument("--hold", type=float, default=30.0, help="seconds measured per step")
     parser.add_argument(
         "--settle", type=float, default=10.0, help="seconds after the step's sign-ins, unmeasured"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=60.0, help="seconds of unmeasured browsing before the steps"
+    )
+    parser.add_argument(
+        "--warmup-users", type=int, default=20, help="users browsing during the warm-up"
     )
     parser.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second")
     parser.add_argument("--pilots", type=int, default=10_000)

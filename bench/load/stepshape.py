@@ -3,8 +3,10 @@
 in steps of users.
 
 The schedule comes from `LOAD_STEPS` (JSON: `users`, a list of user counts; `spawn_rate`;
-`settle` and `hold` in seconds; `p95_ms`; `out`, a JSON-lines file; `server`, gunicorn's
-master pid). For each step the shape
+`warmup`, `settle` and `hold` in seconds; `warmup_users`; `p95_ms`; `out`, a JSON-lines file;
+`server`, gunicorn's master pid). First, with `warmup` seconds (and `warmup_users`, 20 by
+default), a few users browse unmeasured so that every worker has compiled its templates and
+filled its caches. Then, for each step, the shape
 
 1. asks for the step's users and waits until locust has started them all and every user
    started so far has sent its sign-in (the sign-ins, Argon2 at about 0.3 s of CPU each, would
@@ -85,6 +87,19 @@ class Steps(LoadTestShape):
         self.phase = "start"
         self.since = 0.0
         self.marks: dict = {}
+        self.warming = float(SCHEDULE.get("warmup", 0)) > 0 and bool(self.users)
+        self.warm_since: float | None = None
+
+    def warm_up(self, now: float, rate: float):
+        """`warmup_users` users for `warmup` seconds once signed in, unmeasured: every worker
+        process has compiled its templates and filled its caches before the first step, whose
+        figures would otherwise show a server's first minute rather than its capacity."""
+        users = min(int(SCHEDULE.get("warmup_users", 20)), self.users[0])
+        if self.warm_since is None and SIGN_INS["sent"] >= users:
+            self.warm_since = now
+        if self.warm_since is not None and now - self.warm_since >= float(SCHEDULE["warmup"]):
+            self.warming = False
+        return users, rate
 
     def tick(self):
         if self.index >= len(self.users):
@@ -92,6 +107,8 @@ class Steps(LoadTestShape):
         target = self.users[self.index]
         now = time.time()
         rate = float(SCHEDULE.get("spawn_rate", 10))
+        if self.warming:
+            return self.warm_up(now, rate)
         if self.phase == "start":
             self.phase, self.since = "ramp", now
         if self.phase == "ramp":
