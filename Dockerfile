@@ -78,6 +78,7 @@ RUN SECRET_KEY=collectstatic-only-not-a-secret DEBUG=false \
 USER app
 EXPOSE 8000
 
-# GUNICORN_WORKERS (default 3) sets the number of worker processes; a request may take up to
+# GUNICORN_WORKERS (default 3) sets the number of sync worker processes: 3 served the most on
+# two cores, where 5 were slower (docs/performance.md, "Capacity"); a request may take up to
 # 120 s (large Excel and PDF exports); the access log goes to stdout.
 CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --timeout 120 --access-logfile - --error-logfile -"]
