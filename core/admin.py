@@ -2,6 +2,7 @@
 admins that show a record's versions."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -10,11 +11,15 @@ from core.models import JobRun
 
 class HistoryAdmin(SimpleHistoryAdmin):
     """simple-history's admin (the 历史 page and each version's page), where a version's page
-    answers 404 to an address whose version is not a number: a relative link of the change
-    form (the user's "../password/") resolves under a version's page to
-    `…/history/password/`, which simple-history would look up as a version and fail on."""
+    answers 404 to an address whose record or version is not a number, on which simple-history
+    would fail with a 500: a hand-made address, or a relative link of the change form (the
+    user's "../password/") resolved under a version's page to `…/history/password/`."""
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        try:
+            self.model._meta.pk.to_python(object_id)
+        except ValidationError as exc:
+            raise Http404("没有这条记录。") from exc
         if not str(version_id).isdigit():
             raise Http404("没有这个历史版本。")
         request.viewing_version = True

@@ -373,6 +373,8 @@ def test_an_earlier_version_of_an_account_in_the_admin_shows_no_password_button(
         page = f"/admin/accounts/user/{dept.pk}/history/{version}/"
         assert not _shows(client, page, "../password/")
         assert client.get(f"/admin/accounts/user/{dept.pk}/history/password/").status_code == 404
+        for address in (f"accounts/user/abc/history/{version}/", "pilots/pilot/2x/history/1/"):
+            assert client.get(f"/admin/{address}").status_code == 404, address
 
 
 def test_the_admin_opens_a_pilot_plan_through_the_access_gate_not_a_file_address(

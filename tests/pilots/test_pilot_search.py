@@ -59,6 +59,9 @@ CASES = [
     ("_清", {"ST-2025-0004"}),
     ("0001杭州", set()),  # never across the code and the name
     ("不存在", set()),
+    ("'", set()),  # quotes and commas are characters too, as typed
+    ('"排污权"', set()),
+    ("排污,", set()),
 ]
 
 
