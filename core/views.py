@@ -39,6 +39,19 @@ def flash_errors(request: HttpRequest, source) -> None:
         messages.error(request, message)
 
 
+def warn_ignored_filters(request: HttpRequest, form) -> None:
+    """A list's filters that did not validate are ignored: the warning says which, and why."""
+    details = "；".join(
+        f"{form.fields[name].label}：{str(errors[0]).rstrip('。')}"
+        for name, errors in form.errors.items()
+        if name in form.fields
+    )
+    messages.warning(
+        request,
+        f"部分筛选条件无效，已忽略。{details}。" if details else "部分筛选条件无效，已忽略。",
+    )
+
+
 def content_disposition(filename: str, *, kind: str = "attachment") -> str:
     """A download header that keeps a Chinese file name (RFC 6266 `filename*`); `kind`
     "inline" for a file the browser shows and saves under that name."""

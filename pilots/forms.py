@@ -434,7 +434,12 @@ def milestones_from(formset) -> list[MilestoneData]:
 class PilotFilterForm(forms.Form):
     """The pilot list's filters; every field optional, bad values ignored with a message."""
 
-    q = forms.CharField(label="搜索", required=False, max_length=100)
+    q = forms.CharField(
+        label="搜索",
+        required=False,
+        max_length=100,
+        error_messages={"max_length": "搜索词不能超过100个字"},
+    )
     status = forms.ChoiceField(
         label="状态", required=False, choices=[("", "全部状态"), *Status.choices]
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,6 +17,7 @@ from django.utils import timezone
 from core.views import (
     content_disposition,
     per_page,
+    warn_ignored_filters,
 )
 from pilots import policy
 from pilots.constants import DeadlineKind, Status
@@ -108,7 +108,7 @@ def _overdue_state(request: HttpRequest):
     form = OverdueFilterForm(request.GET or None)
     params = {k: v for k, v in request.GET.items() if k in OVERDUE_FILTER_KEYS and v}
     if form.is_bound and not form.is_valid():
-        messages.warning(request, "部分筛选条件无效，已忽略。")
+        warn_ignored_filters(request, form)
         params = {k: v for k, v in params.items() if k not in form.errors}
         form = OverdueFilterForm()
         qs = qs.filter(resolved_on__isnull=True)

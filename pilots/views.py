@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Organisation
 from core.forms import add_domain_errors
 from core.timeline import entries_for, m2m_rows
-from core.views import bound_data, per_page, serve_file
+from core.views import bound_data, per_page, serve_file, warn_ignored_filters
 from pilots import policy, rules, services
 from pilots.constants import Origin, Status
 from pilots.forms import (
@@ -78,7 +78,7 @@ def filtered_list(request: HttpRequest, qs, *, session_key: str) -> ListState | 
         return redirect(f"{request.path}?{urlencode(saved)}")
     form = PilotFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
-        messages.warning(request, "部分筛选条件无效，已忽略。")
+        warn_ignored_filters(request, form)
         request.session.pop(session_key, None)
         params = {k: v for k, v in params.items() if k not in form.errors}
         form = PilotFilterForm()

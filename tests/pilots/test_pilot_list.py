@@ -178,6 +178,17 @@ def test_invalid_filter_value_warns_in_chinese_and_shows_the_unfiltered_list(
     assert set(listed(response)) == codes(*"ABCDEF")
 
 
+@pytest.mark.parametrize("page", [LIST, "/ledger/"])
+def test_an_over_long_search_is_ignored_with_a_warning_that_names_the_search(office, library, page):
+    """A pasted or shared address with more than 100 characters (the API refuses it with
+    400): the page says which filter it ignored and why, beside the rest of its warning."""
+    response = office.get(page, {"q": "排污" * 60})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert WARNING in html
+    assert "搜索：" in html and "100" in html
+
+
 @pytest.mark.parametrize(
     "query",
     [
