@@ -126,17 +126,17 @@ def orgs(db, request):
     """key → Organisation: the office, two departments (one with a division), two prefectures
     with a county each, a third party. Read from the units kept for the tests in a row that
     use them (`Layer`), fresh objects each test; built anew in a committing test."""
-    shared = request.config.stash.get(_SHARED, None)
-    if shared is not None and shared.holds(_layer_of(request)):
+    if _kept(request):
         from accounts.models import Organisation
 
         by_code = Organisation.objects.in_bulk(
             [f["code"] for f in ORGS.values()], field_name="code"
         )
         found = {key: by_code[fields["code"]] for key, fields in ORGS.items()}
+        by_pk = {org.pk: org for org in found.values()}
         for org in found.values():  # the parent is the same object as its own entry
             if org.parent_id is not None:
-                org.parent = next(o for o in found.values() if o.pk == org.parent_id)
+                org.parent = by_pk[org.parent_id]
         return found
     return build_orgs()
 
@@ -145,8 +145,7 @@ def orgs(db, request):
 def personas(orgs, request):
     """username → User, one per role (the same usernames as the demo accounts); each user's
     organisation is the same object as its entry in `orgs`."""
-    shared = request.config.stash.get(_SHARED, None)
-    if shared is not None and shared.holds(_layer_of(request)):
+    if _kept(request):
         from accounts.models import User
 
         users = User.objects.in_bulk(list(PERSONAS), field_name="username")
@@ -218,6 +217,12 @@ def _layer_of(request: pytest.FixtureRequest) -> tuple | None:
     if kind == "demo":
         return (kind, request.getfixturevalue("demo_day"), request.getfixturevalue("demo_then"))
     return None if kind is None else (kind,)
+
+
+def _kept(request: pytest.FixtureRequest) -> bool:
+    """Whether the data this test starts from is kept (and only to be read back)."""
+    shared = request.config.stash.get(_SHARED, None)
+    return shared is not None and shared.holds(_layer_of(request))
 
 
 class Layer:
