@@ -46,10 +46,7 @@ def warn_ignored_filters(request: HttpRequest, form) -> None:
         for name, errors in form.errors.items()
         if name in form.fields
     )
-    messages.warning(
-        request,
-        f"部分筛选条件无效，已忽略。{details}。" if details else "部分筛选条件无效，已忽略。",
-    )
+    messages.warning(request, "部分筛选条件无效，已忽略。" + (f"{details}。" if details else ""))
 
 
 def content_disposition(filename: str, *, kind: str = "attachment") -> str:
