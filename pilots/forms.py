@@ -28,7 +28,7 @@ from pilots.form_fields import (
     lead_department_choices,
 )
 from pilots.models import Pilot
-from pilots.search import search_pilots
+from pilots.search import QUERY_MAX_LENGTH, QUERY_TOO_LONG, search_pilots
 from pilots.services import MilestoneData
 from pilots.uploads import validate_attachment
 from pilots.validators import validate_doc_number
@@ -437,8 +437,8 @@ class PilotFilterForm(forms.Form):
     q = forms.CharField(
         label="搜索",
         required=False,
-        max_length=100,
-        error_messages={"max_length": "搜索词不能超过100个字"},
+        max_length=QUERY_MAX_LENGTH,
+        error_messages={"max_length": QUERY_TOO_LONG},
     )
     status = forms.ChoiceField(
         label="状态", required=False, choices=[("", "全部状态"), *Status.choices]

@@ -21,6 +21,10 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+# The longest search a page or the API takes, and the words that say so.
+QUERY_MAX_LENGTH = 100
+QUERY_TOO_LONG = f"搜索词不能超过{QUERY_MAX_LENGTH}个字"
+
 
 def words_of(query: str) -> list[str]:
     return query.split()

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from api.serializers.pilots import PilotDetailSerializer
 from pilots import policy
 from pilots.models import Pilot
+from pilots.search import QUERY_MAX_LENGTH, QUERY_TOO_LONG
 
 CODE = r"[A-Za-z0-9-]{1,20}"
 ID = r"[0-9]{1,9}"
@@ -24,10 +25,8 @@ class SafeSearchFilter(filters.SearchFilter):
 
     def get_search_terms(self, request):
         value = request.query_params.get(self.search_param, "")
-        if "\x00" in value or len(value) > 100:
-            raise ValidationError(
-                {self.search_param: ["搜索词不能超过100个字，且不能含控制字符。"]}
-            )
+        if "\x00" in value or len(value) > QUERY_MAX_LENGTH:
+            raise ValidationError({self.search_param: [f"{QUERY_TOO_LONG}，且不能含控制字符。"]})
         return super().get_search_terms(request)
 
 
