@@ -10,24 +10,10 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
+from tests.load.services import ROOT, figure, needs_postgres_and_redis
 
-ROOT = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-    or not os.environ.get("REDIS_URL"),
-    reason="the load test needs PostgreSQL and Redis (DATABASE_URL=postgres://…, REDIS_URL); "
-    "CI's second pass runs it",
-)
-
-
-def _figure(output: str, label: str) -> float:
-    match = re.search(rf"^{label}: ([\d.]+)", output, re.M)
-    assert match, f"no {label!r} line in:\n{output}"
-    return float(match.group(1))
+pytestmark = needs_postgres_and_redis
 
 
 def test_forty_users_at_the_deadline_pass_with_reports_written(tmp_path):
@@ -57,9 +43,9 @@ def test_forty_users_at_the_deadline_pass_with_reports_written(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert output.rstrip().endswith("PASS"), output
-    assert _figure(output, "requests/s") > 0
-    assert _figure(output, "p95") < 800
-    assert _figure(output, "errors") == 0
+    assert figure(output, "requests/s") > 0
+    assert figure(output, "p95") < 800
+    assert figure(output, "errors") == 0
     submitted = re.search(
         r"^reports submitted: (\d+) accepted of (\d+) sent; (\d+) written to the database "
         r"for \d{4}Q\d, (\d+) with attachment",

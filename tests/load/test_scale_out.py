@@ -12,24 +12,10 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
+from tests.load.services import ROOT, needs_postgres_and_redis, printed
 
-ROOT = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-    or not os.environ.get("REDIS_URL"),
-    reason="the scale-out check needs PostgreSQL and Redis (DATABASE_URL=postgres://…, "
-    "REDIS_URL); CI's second pass runs it",
-)
-
-
-def _line(output: str, label: str) -> str:
-    match = re.search(rf"^{label}: (.+)$", output, re.M)
-    assert match, f"no {label!r} line in:\n{output}"
-    return match.group(1)
+pytestmark = needs_postgres_and_redis
 
 
 def test_two_instances_two_workers_and_one_beat_share_every_file_without_an_error(tmp_path):
@@ -57,12 +43,12 @@ def test_two_instances_two_workers_and_one_beat_share_every_file_without_an_erro
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert output.rstrip().endswith("PASS"), output
-    assert _line(output, "errors") == "0"
+    assert printed(output, "errors") == "0"
     served = re.search(r"\((\d+) answered by instance 1, (\d+) by instance 2\)", output)
     assert served and min(map(int, served.groups())) > 0, output
-    attachments = _line(output, "attachments read from both instances")
+    attachments = printed(output, "attachments read from both instances")
     read, of = map(int, re.fullmatch(r"(\d+) of (\d+)", attachments).groups())
     assert read == of > 0
     assert "same bytes from both instances: yes" in output
-    assert _line(output, "files kept in a local folder") == "0"
-    assert _line(output, "second beat refused") == "yes"
+    assert printed(output, "files kept in a local folder") == "0"
+    assert printed(output, "second beat refused") == "yes"
