@@ -9,11 +9,12 @@ STAMP := .venv/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | md5s
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps lock run test lint bench load load-step clean
+.PHONY: help setup system-deps lock run test test-quick lint bench load load-step clean
 
 help:
 	@echo "make run    安装依赖、迁移数据库、载入演示数据并启动 http://$(HOST):$(PORT)"
 	@echo "make test   安装依赖后运行 ruff、迁移检查和全部测试"
+	@echo "make test-quick  开发时的快速测试：不含浏览器测试和生成的遍历测试"
 	@echo "make load   季度报送截止时的压力测试（PostgreSQL + Redis + gunicorn，200 个用户 3 分钟）"
 	@echo "make load-step  阶梯加压测试：逐级增加用户直到 p95 超过 800 ms 或出现错误，给出最大吞吐"
 	@echo "make lock   由 pyproject.toml 重新生成带哈希的依赖锁定文件（UPGRADE=1 全部升级到最新）"
@@ -85,6 +86,11 @@ test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n auto --dist load --ignore=tests/load
 	$(PY) -m pytest tests/load
+
+# The loop while working: everything but the browser and the generated walks, on every core.
+# `make test` (and CI) runs them all.
+test-quick:
+	$(PY) -m pytest -n auto --dist load --ignore=tests/load -m "not browser and not walk"
 
 bench: setup
 	bash bench/run.sh

@@ -16,6 +16,8 @@ from schemathesis.checks import not_a_server_error
 from accounts.tokens import issue_token
 from config.wsgi import application
 
+pytestmark = pytest.mark.walk
+
 EXAMPLES_PER_OPERATION = 15
 
 

@@ -22,6 +22,8 @@ from accounts.tokens import issue_token
 from ledger.models import ImportBatch, QuarterlyReport
 from pilots.models import Pilot
 
+pytestmark = pytest.mark.walk
+
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 LIMIT = 100_000
 CASES_PER_TARGET = 400

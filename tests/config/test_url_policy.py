@@ -27,6 +27,8 @@ from reviews.models import ExpertReview, PublishedList, Rectification
 from tests.api.conftest import _records
 from tests.factories import UserFactory
 
+pytestmark = pytest.mark.walk
+
 D = dt.date
 # The office goes last: its empty POSTs may change shared records (publish a list …).
 PERSONAS = {

@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from pilots.constants import Status
 
+pytestmark = pytest.mark.walk
+
 # Raw, as they appear in an address (the test client percent-decodes the path): NUL, C0,
 # DEL, C1; an over-long segment, a bidi override, a parent reference, a lone "%", bad UTF-8.
 CONTROL_VALUES = ["%00", "%01", "%7F", "%C2%80"]

@@ -12,6 +12,8 @@ from django.db import models
 
 from demo.people import DEMO_ACCOUNTS
 
+pytestmark = pytest.mark.walk
+
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Pages every persona opens; each reads what its own role may see (403s are skipped).
 MAIN_PAGES = (

@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import pytest
 from django.urls import Resolver404, resolve
 
+pytestmark = pytest.mark.walk
+
 # The demo accounts, one per role or slice of the data; None: a visitor who is not signed in.
 PERSONAS = [
     "office",

@@ -25,6 +25,8 @@ from tests.e2e.test_crawl_links import SKIPPED, page_links, pattern_of, site_pat
 from tests.factories import OrganisationFactory, UserFactory
 from tests.pilots.conftest import checklist_answers
 
+pytestmark = pytest.mark.walk
+
 PERSONAS = ["office", "dept", "water", "hangzhou", "county", "expert", "auditor", "admin"]
 # Buttons whose action is undone as easily as it is done, or that only prepare, preview, save
 # a draft or sign in or out; every other POST button must ask first.

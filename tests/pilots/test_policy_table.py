@@ -27,6 +27,8 @@ from pilots.models import Call, Opinion, OverlapFlag, Pilot
 from pilots.policy import Phase, Rel
 from tests.factories import PilotFactory, UserFactory
 
+pytestmark = pytest.mark.walk
+
 PERSONAS = ("office", "dept", "hangzhou", "ningbo", "county", "expert", "auditor")
 ROLE = {
     "office": Role.OFFICE,
