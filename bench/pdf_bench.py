@@ -20,8 +20,9 @@ then measures, each in a fresh child process so that its peak resident memory
 
 At the --compare-sizes the three are measured one after the other in the same run (with
 --repeat, in turns), and must give the same number of pages. Times are wall-clock and CPU
-seconds (user + system, the worker processes' included) of the rendering alone (Django and
-WeasyPrint are imported before the clock starts). "peak" is the highest resident memory of
+seconds (user + system, the worker processes' included, and the fork server's that starts
+them: its imports are part of the render) of the rendering alone (Django and WeasyPrint are
+imported in this process before the clock starts). "peak" is the highest resident memory of
 any one process: the child itself or, for `ledger`, one of its worker processes (whose peak
 is also shown alone); "base" is the child's resident memory before rendering.
 
@@ -230,6 +231,16 @@ def _cpu_seconds() -> float:
     return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
+def _stop_fork_server() -> None:
+    """The render's workers are forked by a fork server that outlives the render
+    (ledger.pdf_parts): stop it and wait for it, so that its CPU time and its workers' (which
+    it has reaped) and their peak memory count among this process's children, as getrusage
+    reads them. Python's own multiprocessing tests stop it the same way."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
+
+
 def child(kind: str, render_id: int, out_dir: Path, part_rows: int) -> dict:
     _setup_django()
     import weasyprint  # noqa: F401 - imported before the clock starts
@@ -258,6 +269,7 @@ def child(kind: str, render_id: int, out_dir: Path, part_rows: int) -> dict:
     else:
         raise SystemExit(f"unknown kind {kind}")
     seconds = time.perf_counter() - start
+    _stop_fork_server()
     cpu = _cpu_seconds() - cpu_start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -20,11 +20,13 @@ the parts side by side, those breaks are planned first, then checked:
    in order and the footer stamped. If a part's pages differ (a text broken otherwise than
    planned), the ledger is printed again part after part in the process itself.
 
-The workers are started with "spawn": they share nothing with the process that asked (no
-database connection, no Celery state), receive HTML and texts, and write PDF files to a
-temporary folder. Each is limited to LEDGER_PDF_PROCESS_MEMORY_MB of address space beyond
-what it holds once started (RLIMIT_AS): a part that needs more, or that fails otherwise,
-fails the render.
+The workers are forked from a fork server (Python's "forkserver", "spawn" where it is
+missing) that has imported Django and WeasyPrint once (`ledger.pdf_worker_boot`) and stays for
+the life of the process that asked (a Celery worker: for every later render too). They share
+nothing with the process that asked (no database connection, no Celery state), receive HTML
+and texts, and write PDF files to a temporary folder. Each is limited to
+LEDGER_PDF_PROCESS_MEMORY_MB of address space beyond what it holds once started (RLIMIT_AS):
+a part that needs more, or that fails otherwise, fails the render.
 """
 
 from __future__ import annotations
@@ -318,7 +320,7 @@ def pool(processes: int) -> Iterator[ProcessPoolExecutor]:
     try:
         workers = ProcessPoolExecutor(
             max_workers=processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_start_method(),
             initializer=_start_worker,
             initargs=(getattr(settings, "LEDGER_PDF_PROCESS_MEMORY_MB", 400),),
         )
@@ -328,6 +330,26 @@ def pool(processes: int) -> Iterator[ProcessPoolExecutor]:
             yield workers
     finally:
         me._config["daemon"] = daemonic
+
+
+# The process that started the fork server: Python's server serves the process that started
+# it, not a process forked from that one later (a test's daemon, a pool's child).
+_FORK_SERVER_OF: int | None = None
+
+
+def _start_method():
+    """The fork server, its imports preloaded (they are taken once, when it starts); spawn
+    where the platform has none, or in a process forked after its parent started one."""
+    global _FORK_SERVER_OF
+    if _FORK_SERVER_OF is None:
+        _FORK_SERVER_OF = os.getpid()
+    if "forkserver" not in multiprocessing.get_all_start_methods() or (
+        _FORK_SERVER_OF != os.getpid()
+    ):
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ledger.pdf_worker_boot"])
+    return context
 
 
 def result(future: Future, what: str):
