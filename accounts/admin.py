@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent, Organisation, User
-from accounts.users import assignable_roles
+from accounts.users import assignable_roles, clean_profile
 from core.admin import HistoryAdmin, viewing_version
 
 
@@ -58,6 +59,30 @@ class RegistryUserAdmin(HistoryAdmin, UserAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
             for name, options in fieldsets
         ]
+
+    PROFILE_FIELDS = ("display_name", "email", "phone", "organisation", "role")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """An account's change form checks its profile as the product's user pages do (a unit
+        of the right kind for its role, a name, a valid phone): one rule, in accounts.users. A
+        superuser's own account (`createsuperuser` gives it no unit) is left as it is."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None or obj.is_superuser:
+            return form
+        fields, actor = self.PROFILE_FIELDS, request.user
+
+        class ProfileCheckedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                data = {name: cleaned.get(name, getattr(self.instance, name)) for name in fields}
+                try:
+                    clean_profile(actor=actor, username=None, **data)
+                except ValidationError as exc:
+                    for name, messages in exc.message_dict.items():
+                        self.add_error(name if name in self.fields else None, messages)
+                return cleaned
+
+        return ProfileCheckedForm
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role" and not request.user.is_superuser:

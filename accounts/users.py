@@ -233,9 +233,10 @@ def _role_misfit(organisation, role: str) -> str:
     )
 
 
-def _clean_profile(
+def clean_profile(
     *, actor, username: str | None, display_name: str, email: str, phone: str, organisation, role
 ) -> dict:
+    """An account's profile as `actor` may set it (the admin's form checks it here too)."""
     from accounts.models import User
 
     errors: dict[str, str] = {}
@@ -325,7 +326,7 @@ def create_user(
     from accounts.models import User
 
     _require_manager(actor)
-    data = _clean_profile(
+    data = clean_profile(
         actor=actor,
         username=username,
         display_name=display_name,
@@ -372,7 +373,7 @@ def update_user(
 
     user = User.objects.select_for_update().get(pk=user.pk)
     _require_may_change(actor, user)
-    data = _clean_profile(
+    data = clean_profile(
         actor=actor,
         username=None,
         display_name=display_name,

@@ -98,6 +98,44 @@ def test_office_cannot_make_itself_superuser_through_the_admin_user_form(client,
     assert not staff_office.user_permissions.filter(codename="delete_user").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"organisation": ""}, "organisation", "请选择所属单位"),
+        ({"role": Role.PREFECTURE}, "role", "不符"),
+        ({"display_name": ""}, "display_name", "请填写姓名"),
+        ({"phone": "电话号码"}, "phone", "联系电话格式不正确"),
+    ],
+    ids=["no unit", "role misfit", "no name", "bad phone"],
+)
+def test_the_admin_user_form_checks_the_profile_as_the_user_pages_do(
+    client, staff_office, personas, change, field, message
+):
+    county = personas["county"]
+    before = (county.organisation_id, county.role, county.display_name, county.phone)
+    client.force_login(staff_office)
+    response = client.post(
+        f"/admin/accounts/user/{county.pk}/change/", admin_change_form(county, **change)
+    )
+    assert response.status_code == 200  # the form again, with the error beside its field
+    errors = response.context["adminform"].form.errors
+    assert field in errors and message in " ".join(errors[field])
+    county.refresh_from_db()
+    assert (county.organisation_id, county.role, county.display_name, county.phone) == before
+
+
+def test_the_admin_user_form_still_saves_a_valid_profile(client, staff_office, personas):
+    county = personas["county"]
+    client.force_login(staff_office)
+    response = client.post(
+        f"/admin/accounts/user/{county.pk}/change/",
+        admin_change_form(county, display_name="俞佳宁（西湖）"),
+    )
+    assert response.status_code == 302
+    county.refresh_from_db()
+    assert county.display_name == "俞佳宁（西湖）"
+
+
 def test_the_admin_shows_rights_read_only_to_staff_and_hides_privileged_roles(client, staff_office):
     client.force_login(staff_office)
     page = client.get(f"/admin/accounts/user/{staff_office.pk}/change/").content.decode()
