@@ -124,7 +124,9 @@ def _size(n: str | None) -> str:
 
 
 def who_of(event: AuditEvent) -> str:
-    """The person: unit and name (省办 陈晓岚); the account name typed at a failed sign-in."""
+    """The person: unit and name (省办 陈晓岚); the account name typed at a failed sign-in; a
+    visitor not signed in (a request without a user: a public page's download); else the
+    product itself (a scheduled job, a command)."""
     user = event.user
     if user is not None:
         name = user.display_name or user.get_full_name() or user.username
@@ -132,6 +134,8 @@ def who_of(event: AuditEvent) -> str:
         return f"{unit} {name}".strip()
     if event.username:
         return f"账号“{event.username}”"
+    if event.path:
+        return "未登录的访问者"
     return "系统"
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.audit import record
-from accounts.audit_views import line_of, model_label
+from accounts.audit_views import line_of, model_label, who_of
 from accounts.constants import AuditAction, Role
 from accounts.models import AuditEvent
 from core.history import save_with_history
@@ -90,3 +90,13 @@ def test_the_log_filters_by_person_action_record_and_dates(client, auditor, pers
     assert rows("until=2000-01-01") == 0
     page = client.get("/audit/").content.decode()
     assert "全部人员" in page and "全部记录类型" in page
+
+
+def test_a_visitor_not_signed_in_is_not_called_the_system(client, db):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200 and response.has_header("Content-Disposition")
+    download = AuditEvent.objects.latest("pk")
+    assert download.user is None and download.path == "/api/schema/"
+    assert who_of(download) == "未登录的访问者"
+    record(AuditAction.EXPORT, "导出“定时任务”")  # no request: a job or a command
+    assert who_of(AuditEvent.objects.latest("pk")) == "系统"
