@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.jobnames import JOBS
@@ -70,13 +70,25 @@ def close_stale_runs(job: str | None = None, *, now: dt.datetime | None = None) 
     starts; returns how many runs were closed."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=settings.JOB_RUN_STALE_MINUTES)
+    # One query when nothing is left running, as on almost every start: a job's lock is read
+    # only when it has a run old enough to judge and not yet past the cutoff.
+    rows = JobRun.objects.filter(
+        job__in=[job] if job else list(JOBS),
+        status=JobStatus.RUNNING,
+        started_at__lt=now - LOCK_GRACE,
+    ).values_list("pk", "job", "started_at")
+    free: dict[str, bool] = {}
+    stale: list[int] = []
+    for pk, name, started_at in rows:
+        if started_at >= cutoff:
+            if name not in free:
+                free[name] = _lock_is_free(name)
+            if not free[name]:
+                continue
+        stale.append(pk)
     closed = 0
-    for name in [job] if job else list(JOBS):
-        running = JobRun.objects.filter(job=name, status=JobStatus.RUNNING)
-        stale = Q(started_at__lt=cutoff)
-        if _lock_is_free(name):
-            stale |= Q(started_at__lt=now - LOCK_GRACE)
-        closed += running.filter(stale).update(
+    if stale:
+        closed = JobRun.objects.filter(pk__in=stale, status=JobStatus.RUNNING).update(
             status=JobStatus.FAILED, finished_at=now, error=STALE_RUN_NOTE
         )
     if closed:

@@ -110,3 +110,11 @@ def test_a_run_whose_lock_nobody_holds_is_closed_before_the_time_limit(make_pilo
 
     dead.refresh_from_db()
     assert (dead.status, dead.error) == (JobStatus.FAILED, NOTE)
+
+
+def test_with_no_run_left_running_the_check_is_one_query(db, django_assert_num_queries):
+    JobRun.objects.create(job=JobName.FLAG_OVERDUE, today=dt.date(2026, 11, 20))  # just started
+    with django_assert_num_queries(1):
+        assert close_stale_runs(JobName.FLAG_OVERDUE) == 0
+    with django_assert_num_queries(1):
+        assert close_stale_runs() == 0
