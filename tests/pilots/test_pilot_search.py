@@ -137,3 +137,24 @@ def test_on_postgresql_the_stored_pairs_follow_the_code_and_the_name(library):
     assert "交易" not in pairs
     assert "5\n" in pairs and "\n温" in pairs  # code, line break, name
     assert stale == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored pairs are PostgreSQL's")
+def test_on_postgresql_one_bulk_insert_stores_the_text_and_pairs_of_every_new_pilot(library):
+    copies = []
+    for i in range(3):
+        pilot = Pilot.objects.get(pk=library["ST-2025-0005"].pk)
+        pilot.pk = None
+        pilot.code, pilot.name = f"ST-2030-000{i}", f"第{i}个批量录入的排污权试点"
+        copies.append(pilot)
+    ids = [pilot.pk for pilot in Pilot.objects.bulk_create(copies)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.text, p.pairs = pilot_bigrams(s.text) FROM pilot_search s "
+            "JOIN pilot_search_pairs p USING (pilot_id) WHERE pilot_id = ANY(%s) ORDER BY 1",
+            [ids],
+        )
+        rows = cursor.fetchall()
+    assert rows == [(f"ST-2030-000{i}\n第{i}个批量录入的排污权试点", True) for i in range(3)]
+    client_rows = search_pilots(Pilot.objects.all(), "排污权").filter(pk__in=ids)
+    assert client_rows.count() == 3
