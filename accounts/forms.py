@@ -9,7 +9,7 @@ from django.contrib.auth.forms import (
 from accounts.constants import Role
 from accounts.models import Organisation, User
 from core.forms import ProductForm, prepare_field
-from core.validators import validate_phone
+from core.validators import REASON_MAX_LENGTH, validate_phone
 
 
 class LoginForm(AuthenticationForm):
@@ -101,7 +101,7 @@ class UserProfileForm(ProductForm, forms.Form):
         label="联系电话", max_length=30, required=False, validators=[validate_phone]
     )
     role = forms.ChoiceField(label="角色", error_messages={"required": "请选择角色。"})
-    reason = forms.CharField(label="修改原因", max_length=200, required=False)
+    reason = forms.CharField(label="修改原因", max_length=REASON_MAX_LENGTH, required=False)
 
     def __init__(self, *args, actor, **kwargs):
         from accounts.users import assignable_roles

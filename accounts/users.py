@@ -34,7 +34,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.constants import DEFAULT_ROLE_FOR_KIND, PRIVILEGED_ROLES, AuditAction, OrgKind, Role
 from core.history import save_with_history
-from core.validators import validate_phone
+from core.validators import clean_reason, validate_phone
 
 RESET_SUBJECT_TEMPLATE = "registration/reset_subject.txt"
 RESET_EMAIL_TEMPLATE = "registration/reset_email.txt"
@@ -390,7 +390,7 @@ def update_user(
         return user
     for name in changed:
         setattr(user, name, data[name])
-    _save(user, actor=actor, reason=(reason or "").strip() or "省办修改账号信息")
+    _save(user, actor=actor, reason=clean_reason(reason) or "省办修改账号信息")
     return user
 
 
@@ -404,7 +404,7 @@ def deactivate_user(*, actor, user, reason: str):
     _require_may_change(actor, user)
     if user.pk == actor.pk:
         raise ValidationError("不能停用自己的账号。")
-    reason = (reason or "").strip()
+    reason = clean_reason(reason)
     if not reason:
         raise ValidationError({"reason": "请填写停用原因，例如“调离岗位”。"})
     if not user.is_active:
@@ -423,7 +423,7 @@ def reactivate_user(*, actor, user, reason: str = ""):
     if user.is_active:
         raise ValidationError("该账号已经是启用状态。")
     user.is_active = True
-    reason = (reason or "").strip()
+    reason = clean_reason(reason)
     _save(user, actor=actor, reason="重新启用账号" + (f"：{reason}" if reason else ""))
     return user
 

@@ -1,4 +1,4 @@
-"""Field validators every layer shares: telephone numbers."""
+"""Field validators every layer shares: telephone numbers, the reason given for a change."""
 
 import re
 
@@ -20,3 +20,16 @@ def validate_phone(value: str) -> None:
     if LANDLINE_RE.match(value) or MOBILE_RE.match(re.sub(r"[\s-]", "", value)):
         return
     raise ValidationError(PHONE_MESSAGE, code="phone")
+
+
+# A reason given for a change (修改原因, 停用原因 …): a line of the history, not a report.
+REASON_MAX_LENGTH = 200
+
+
+def clean_reason(value: str | None, *, field: str = "reason") -> str:
+    """`value` stripped; refused when longer than REASON_MAX_LENGTH characters."""
+    value = (value or "").strip()
+    if len(value) > REASON_MAX_LENGTH:
+        message = f"原因不能超过{REASON_MAX_LENGTH}字（现有{len(value)}字）。"
+        raise ValidationError({field: message})
+    return value

@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.constants import AuditAction, Role
 from accounts.models import AuditEvent, User
 from accounts.tokens import issue_token
+from accounts.users import update_user
 from tests.factories import PASSWORD, UserFactory
 
 LOGIN = "/accounts/login/"
@@ -215,6 +217,27 @@ def test_office_deactivates_and_reactivates_an_account_never_deleting_it(
     client.force_login(personas["office"])
     assert client.post(reverse("user_reactivate", args=["county"])).status_code == 302
     assert User.objects.get(username="county").is_active is True
+
+
+def test_a_reason_over_200_characters_is_refused_and_nothing_changes(client_for, personas):
+    office = client_for("office")
+    refused = office.post(reverse("user_deactivate", args=["county"]), {"reason": "调" * 201})
+    assert (
+        refused.status_code == 400 and "原因不能超过200字（现有201字）" in refused.content.decode()
+    )
+    assert User.objects.get(username="county").is_active is True
+    with pytest.raises(ValidationError):
+        update_user(
+            actor=personas["office"],
+            user=personas["county"],
+            display_name="改名",
+            email="",
+            phone="",
+            organisation=personas["county"].organisation,
+            role=personas["county"].role,
+            reason="调" * 201,
+        )
+    assert User.objects.get(username="county").display_name != "改名"
 
 
 def test_office_cannot_deactivate_itself(client_for, personas):
