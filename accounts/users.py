@@ -253,7 +253,7 @@ def clean_profile(
             errors["username"] = "“new”是系统保留字，请换一个账号。"
         elif User.objects.filter(username__iexact=username).exists():
             errors["username"] = f"账号“{username}”已存在。"
-    if not display_name:
+    if not any(ch.isalnum() for ch in display_name):  # blank, or invisible characters only
         errors["display_name"] = "请填写姓名。"
     elif len(display_name) > 50:
         errors["display_name"] = f"不能超过50字（现有{len(display_name)}字）。"

@@ -104,9 +104,10 @@ def test_office_cannot_make_itself_superuser_through_the_admin_user_form(client,
         ({"organisation": ""}, "organisation", "请选择所属单位"),
         ({"role": Role.PREFECTURE}, "role", "不符"),
         ({"display_name": ""}, "display_name", "请填写姓名"),
+        ({"display_name": "\u200b\ufeff"}, "display_name", "请填写姓名"),
         ({"phone": "电话号码"}, "phone", "联系电话格式不正确"),
     ],
-    ids=["no unit", "role misfit", "no name", "bad phone"],
+    ids=["no unit", "role misfit", "no name", "invisible name", "bad phone"],
 )
 def test_the_admin_user_form_checks_the_profile_as_the_user_pages_do(
     client, staff_office, personas, change, field, message
