@@ -4,6 +4,8 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from core.forms import length_errors
+
 # A landline with its area code (0571-87654321, (0571)87654321, 057187654321, with an
 # extension 0571-87654321-802) or a mobile number (13812345678, 138 1234 5678, +86 138…).
 LANDLINE_RE = re.compile(r"^(?:0\d{2,3}|\(0\d{2,3}\)|（0\d{2,3}）)[- ]?[1-9]\d{6,7}(?:-\d{1,6})?$")
@@ -29,7 +31,6 @@ REASON_MAX_LENGTH = 200
 def clean_reason(value: str | None, *, field: str = "reason") -> str:
     """`value` stripped; refused when longer than REASON_MAX_LENGTH characters."""
     value = (value or "").strip()
-    if len(value) > REASON_MAX_LENGTH:
-        message = f"原因不能超过{REASON_MAX_LENGTH}字（现有{len(value)}字）。"
-        raise ValidationError({field: message})
+    if too_long := length_errors({field: value}, {field: REASON_MAX_LENGTH}):
+        raise ValidationError({field: f"原因{too_long[field]}"})
     return value
